@@ -1,0 +1,69 @@
+package prefinery
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestNewValidatesConfig(t *testing.T) {
+	sm := scs.New()
+	user := func(*http.Request) (string, bool) { return "", false }
+	tests := []struct {
+		name string
+		cfg  Config
+		want string // substring of the error; "" means valid
+	}{
+		{"minimal sessions", Config{Secret: testSecret, Sessions: sm}, ""},
+		{"minimal user func", Config{Secret: testSecret, User: user}, ""},
+		{"app's own session key", Config{Secret: testSecret, Sessions: sm, SessionKey: "userEmail"}, ""},
+		{"every kind", Config{Secret: testSecret, Sessions: sm, Kind: ReferralCode}, ""},
+		{"no secret", Config{Sessions: sm}, "Secret"},
+		{"blank secret", Config{Secret: "   \t  ", Sessions: sm}, "whitespace"},
+		{"short secret", Config{Secret: "0123456789", Sessions: sm}, "shorter than the minimum"},
+		{"no lookup", Config{Secret: testSecret}, "set Sessions"},
+		{"both lookups", Config{Secret: testSecret, Sessions: sm, User: user}, "not both"},
+		{"session key without sessions", Config{Secret: testSecret, User: user, SessionKey: "k"}, "SessionKey"},
+		{"unknown kind", Config{Secret: testSecret, Sessions: sm, Kind: "Email"}, "Kind"},
+		{"negative max", Config{Secret: testSecret, Sessions: sm, MaxIdentifierLength: -1}, "MaxIdentifierLength"},
+		{"huge max", Config{Secret: testSecret, Sessions: sm, MaxIdentifierLength: 1 << 20}, "MaxIdentifierLength"},
+		{"project key with slash", Config{Secret: testSecret, Sessions: sm, ProjectKey: "ab/../cd"}, "ProjectKey"},
+		{"project key with quote", Config{Secret: testSecret, Sessions: sm, ProjectKey: `ab"cd`}, "ProjectKey"},
+		{"good project key", Config{Secret: testSecret, Sessions: sm, ProjectKey: "ab12cd34"}, ""},
+		{"javascript widget url", Config{Secret: testSecret, Sessions: sm, WidgetURL: "javascript:alert(1)"}, "WidgetURL"},
+		{"scheme-relative widget url", Config{Secret: testSecret, Sessions: sm, WidgetURL: "//evil.example/x.js"}, "WidgetURL"},
+		{"local widget url", Config{Secret: testSecret, Sessions: sm, WidgetURL: "/static/widget.js"}, ""},
+		{"https widget url", Config{Secret: testSecret, Sessions: sm, WidgetURL: "https://cdn.example/w.js"}, ""},
+		{"auto insert without loader", Config{Secret: testSecret, Sessions: sm, AutoInsert: true}, "AutoInsert"},
+		{"public cache control", Config{Secret: testSecret, Sessions: sm, CacheControl: "public, max-age=60"}, "CacheControl"},
+		{"no-store cache control", Config{Secret: testSecret, Sessions: sm, CacheControl: "no-store"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kit, err := New(tt.cfg)
+			if tt.want == "" {
+				require.NoError(t, err)
+				assert.NotNil(t, kit)
+				return
+			}
+			require.Error(t, err)
+			assert.Nil(t, kit)
+			assert.ErrorIs(t, err, ErrInvalidConfig)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	kit, err := New(Config{Secret: testSecret, Sessions: scs.New(), ProjectKey: "ab12cd34"})
+	require.NoError(t, err)
+	assert.Equal(t, Email, kit.Kind())
+	assert.Equal(t, DefaultSessionKey, kit.sessionKey)
+	assert.Equal(t, DefaultMaxIdentifierLength, kit.maxLen)
+	assert.Equal(t, "https://widget.prefinery.com/widget/v2/ab12cd34.js", kit.loaderURL)
+	assert.Equal(t, []string{"private"}, kit.cacheControl)
+	assert.NotNil(t, kit.log)
+}

@@ -1,0 +1,11 @@
+module github.com/prefinerykit/prefinery
+
+go 1.26
+
+require (
+	github.com/alexedwards/scs/v2 v2.9.0
+	github.com/justinas/alice v1.2.0
+	github.com/stretchr/testify v1.12.1
+)
+
+require go.yaml.in/yaml/v3 v3.0.5 // indirect

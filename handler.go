@@ -1,0 +1,153 @@
+package prefinery
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// IdentityHandler returns the handler of the identity endpoint, typically
+// mounted as
+//
+//	mux.Handle("/prefinery/identity", kit.IdentityHandler())
+//
+// behind the scs SessionManager's LoadAndSave (and optionally [Kit.Middleware];
+// without it the handler looks the user up itself). A single-page app fetches
+// it and passes the answer to prefinery('authenticateUser', …).
+//
+// It answers GET and HEAD only (405 with Allow otherwise, OPTIONS included).
+// Signed in: 200 with exactly the object the Web API takes,
+// {"email":"…","signature":"…"} (keyed by the Kit's kind). Nobody signed in:
+// 401. Requests a browser marks as cross-site or same-site (unless
+// Config.UnsafeAllowSameSite), or as loading a script, image, frame or other
+// subresource, or no-cors; and requests without Fetch Metadata whose Origin is
+// another host or null: 403. No session in the context: 500. Every error is a
+// JSON {"error":"…"} body that echoes nothing from the request.
+//
+// Every response carries Cache-Control: no-store, Vary: Cookie,
+// X-Content-Type-Options: nosniff and Cross-Origin-Resource-Policy:
+// same-origin, and no Access-Control-Allow-* header, even if a CORS
+// middleware in front set one. The answer depends only on the session (or
+// Config.User): query strings, bodies and other headers never change whose
+// identity is returned, and there is no JSONP.
+func (k *Kit) IdentityHandler() http.Handler { return http.HandlerFunc(k.serveIdentity) }
+
+func (k *Kit) serveIdentity(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeJSONError(w, r, http.StatusMethodNotAllowed, "method not allowed: use GET")
+		return
+	}
+	if reason := k.crossSiteReason(r); reason != "" {
+		writeJSONError(w, r, http.StatusForbidden, "cross-site request refused")
+		return
+	}
+	id, ok, err := k.identity(r)
+	switch {
+	case err != nil:
+		k.log.Error("prefinery: the identity endpoint is misconfigured", "error", err)
+		writeJSONError(w, r, http.StatusInternalServerError, "server misconfigured")
+		return
+	case !ok:
+		writeJSONError(w, r, http.StatusUnauthorized, "not signed in")
+		return
+	}
+	body, err := id.MarshalJSON()
+	if err != nil { // unreachable for identities the kit attached: they are validated
+		k.log.Error("prefinery: the identity cannot be encoded", "kind", string(id.Kind))
+		writeJSONError(w, r, http.StatusInternalServerError, "internal server error")
+		return
+	}
+	writeJSON(w, r, http.StatusOK, body)
+}
+
+// crossSiteReason applies the Fetch Metadata resource-isolation policy (and,
+// for clients that send no Fetch Metadata, an Origin check). It returns why the
+// request is refused, or "" to allow it. Requests with neither (curl, old
+// browsers) are allowed: they cannot carry a victim's cookies cross-site.
+func (k *Kit) crossSiteReason(r *http.Request) string {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		switch site {
+		case "same-origin", "none":
+		case "same-site":
+			if !k.allowSameSite {
+				return "same-site request"
+			}
+		default: // cross-site, or a value this policy does not know
+			return "cross-site request"
+		}
+		switch r.Header.Get("Sec-Fetch-Mode") {
+		case "", "cors", "same-origin", "navigate":
+		default: // no-cors, websocket, …
+			return "disallowed fetch mode"
+		}
+		switch r.Header.Get("Sec-Fetch-Dest") {
+		case "", "empty", "document":
+		default: // script, image, iframe, object, embed, style, worker, …
+			return "disallowed fetch destination"
+		}
+		return ""
+	}
+	origin, present := r.Header["Origin"]
+	if !present {
+		return ""
+	}
+	if len(origin) != 1 || origin[0] == "null" {
+		return "opaque origin"
+	}
+	u, err := url.Parse(origin[0])
+	if err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host) {
+		return "origin does not match host"
+	}
+	return ""
+}
+
+// corsHeaders are removed from every identity endpoint response, so that a
+// CORS middleware that reflects origins can never expose a signature.
+var corsHeaders = []string{
+	"Access-Control-Allow-Origin",
+	"Access-Control-Allow-Credentials",
+	"Access-Control-Allow-Headers",
+	"Access-Control-Allow-Methods",
+	"Access-Control-Expose-Headers",
+	"Access-Control-Max-Age",
+}
+
+// writeJSON writes a JSON response with the endpoint's protective headers.
+// HEAD requests get the headers without the body.
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	h := w.Header()
+	for _, name := range corsHeaders {
+		h.Del(name)
+	}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	if !hasVaryCookie(h) {
+		h.Add("Vary", "Cookie")
+	}
+	h.Del("Content-Length")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// writeJSONError writes {"error": message}; message is a constant of the kit,
+// never request data.
+func writeJSONError(w http.ResponseWriter, r *http.Request, status int, message string) {
+	writeJSON(w, r, status, []byte(`{"error":"`+message+`"}`+"\n"))
+}
+
+// hasVaryCookie reports whether Vary already lists Cookie (scs adds it).
+func hasVaryCookie(h http.Header) bool {
+	for _, v := range h["Vary"] {
+		for part := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(part), "Cookie") {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,152 @@
+package prefinery
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/justinas/alice"
+	"github.com/stretchr/testify/require"
+)
+
+// testSecret is a throwaway secret for tests; never a real project's.
+const testSecret = "test-secret-0123456789-abcdefghij"
+
+// vendorSecret is the example secret from Prefinery's documentation.
+const vendorSecret = "aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw"
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testLogger returns a JSON slog logger writing into a buffer.
+func testLogger() (*slog.Logger, *syncBuffer) {
+	buf := &syncBuffer{}
+	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
+}
+
+// testApp is a small app wired as the README says: scs LoadAndSave, then the
+// kit's middleware, on a stdlib mux, served over a real loopback server.
+type testApp struct {
+	t        *testing.T
+	kit      *Kit
+	sessions *scs.SessionManager
+	server   *httptest.Server
+	log      *syncBuffer
+	signs    atomic.Int64 // HMACs computed (through the kit's test hook)
+}
+
+// newTestApp starts the app; edit adjusts the Config before New.
+func newTestApp(t *testing.T, edit func(*Config)) *testApp {
+	t.Helper()
+	logger, logBuf := testLogger()
+	app := &testApp{t: t, sessions: scs.New(), log: logBuf}
+	cfg := Config{Secret: testSecret, Sessions: app.sessions, ErrorLog: logger, ProjectKey: "abcd1234"}
+	if edit != nil {
+		edit(&cfg)
+	}
+	kit, err := New(cfg)
+	require.NoError(t, err)
+	kit.onSign = func() { app.signs.Add(1) }
+	app.kit = kit
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		if err := kit.Login(r.Context(), r.FormValue("identifier")); err != nil {
+			http.Error(w, "login refused", http.StatusBadRequest)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		if err := kit.Logout(r.Context()); err != nil {
+			http.Error(w, "logout failed", http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
+		id, ok := FromRequest(r)
+		if !ok {
+			_, _ = io.WriteString(w, "anonymous")
+			return
+		}
+		_, _ = io.WriteString(w, string(id.Kind)+"\t"+id.Value+"\t"+id.Signature)
+	})
+	mux.HandleFunc("GET /twice", func(w http.ResponseWriter, r *http.Request) {
+		a, _ := FromRequest(r)
+		b, _ := FromContext(r.Context())
+		_, _ = io.WriteString(w, a.Signature+"\t"+b.Signature)
+	})
+	mux.HandleFunc("GET /ignore", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "did not look")
+	})
+	mux.Handle("/prefinery/identity", kit.IdentityHandler())
+	app.server = httptest.NewServer(alice.New(app.sessions.LoadAndSave, kit.Middleware).Then(mux))
+	t.Cleanup(app.server.Close)
+	return app
+}
+
+// client returns an HTTP client with its own cookie jar (one browser).
+func (a *testApp) client() *http.Client {
+	jar, err := cookiejar.New(nil)
+	require.NoError(a.t, err)
+	return &http.Client{Jar: jar}
+}
+
+// login signs identifier in on c's session.
+func (a *testApp) login(c *http.Client, identifier string) {
+	a.t.Helper()
+	res, err := c.PostForm(a.server.URL+"/login", url.Values{"identifier": {identifier}})
+	require.NoError(a.t, err)
+	defer res.Body.Close()
+	require.Equal(a.t, http.StatusOK, res.StatusCode, "login of a valid identifier")
+}
+
+// get fetches path with c and returns the status, headers and body.
+func (a *testApp) get(c *http.Client, path string, headers ...string) (int, http.Header, string) {
+	a.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, a.server.URL+path, nil)
+	require.NoError(a.t, err)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := c.Do(req)
+	require.NoError(a.t, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(a.t, err)
+	return res.StatusCode, res.Header, string(body)
+}
+
+// post sends an empty form POST to path.
+func (a *testApp) post(c *http.Client, path string) int {
+	a.t.Helper()
+	res, err := c.Post(a.server.URL+path, "application/x-www-form-urlencoded", strings.NewReader(""))
+	require.NoError(a.t, err)
+	defer res.Body.Close()
+	return res.StatusCode
+}

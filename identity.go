@@ -1,0 +1,158 @@
+package prefinery
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+)
+
+// Kind names which identifier the kit signs. Its values are the parameter
+// names of Prefinery's Web API, so an [Identity] marshals to exactly the object
+// that prefinery('authenticateUser', …) takes.
+type Kind string
+
+// The identifier kinds Prefinery's Web API accepts.
+const (
+	Email        Kind = "email"         // the user's email address (the default)
+	ReferralCode Kind = "referral_code" // the user's Prefinery referral code
+	ID           Kind = "id"            // the user's Prefinery id
+)
+
+// valid reports whether k is one of the Web API's kinds.
+func (k Kind) valid() bool { return k == Email || k == ReferralCode || k == ID }
+
+// Identity is the signed-in user as Prefinery sees them: which kind of
+// identifier, its value, and its signature. It is a plain value, safe to copy
+// and to share between goroutines.
+//
+// Identity marshals to JSON as the object Prefinery's Web API takes, keyed by
+// its kind: {"email":"…","signature":"…"}. In logs (slog) it shows only its
+// kind; fmt's verbs show the kind and value but never the signature.
+type Identity struct {
+	Kind      Kind   // which identifier Value is
+	Value     string // the identifier, byte for byte as signed and as emitted
+	Signature string // lowercase hex HMAC-SHA256 of Value under the project secret
+}
+
+// MarshalJSON encodes the identity as {"<kind>":"<value>","signature":"<signature>"}
+// with HTML-safe escaping. It refuses (returns an error wrapping
+// [ErrInvalidIdentifier]) an identity whose kind is unknown or whose value could
+// not be emitted faithfully, rather than emit a value that differs from the one
+// signed.
+func (id Identity) MarshalJSON() ([]byte, error) {
+	if !id.Kind.valid() {
+		return nil, fmt.Errorf("%w: unknown kind %q", ErrInvalidIdentifier, string(id.Kind))
+	}
+	if reason := identifierProblem(id.Value, maxIdentifierCeiling); reason != "" {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidIdentifier, reason)
+	}
+	value, err := json.Marshal(id.Value)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, len(id.Kind)+len(value)+len(id.Signature)+20)
+	b = append(b, `{"`...)
+	b = append(b, id.Kind...)
+	b = append(b, `":`...)
+	b = append(b, value...)
+	b = append(b, `,"signature":"`...)
+	b = append(b, id.Signature...) // hex: nothing to escape
+	b = append(b, `"}`...)
+	return b, nil
+}
+
+// String shows the kind and value; the signature is redacted.
+func (id Identity) String() string {
+	return fmt.Sprintf("prefinery.Identity{%s: %q, signature: %s}", id.Kind, id.Value, redacted)
+}
+
+// LogValue makes slog show only the identity's kind: identifiers are personal
+// data and signatures are credentials.
+func (id Identity) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("kind", string(id.Kind)), slog.String("value", redacted))
+}
+
+// identityKey is the context key of the signed-in identity.
+type identityKey struct{}
+
+// lazyIdentity is the identity attached to a request. The signature is
+// computed on first read, at most once, with the signer current when the
+// identity was attached (so a request never mixes two secrets).
+type lazyIdentity struct {
+	kind   Kind
+	value  string
+	signer *Signer
+	onSign func() // test hook: counts HMAC computations; nil in production
+
+	once sync.Once
+	sig  string
+}
+
+// identity returns the identity, signing it on first use.
+func (l *lazyIdentity) identity() Identity {
+	l.once.Do(func() {
+		if l.onSign != nil {
+			l.onSign()
+		}
+		l.sig = l.signer.Sign(l.value)
+	})
+	return Identity{Kind: l.kind, Value: l.value, Signature: l.sig}
+}
+
+// identityContext carries a lazyIdentity. The context value and its state
+// share one allocation, which keeps the middleware at two allocations per
+// request (this struct and the request copy).
+type identityContext struct {
+	context.Context
+	lazy lazyIdentity
+}
+
+// Value returns the lazy identity for identityKey and defers to the parent
+// context for every other key.
+func (c *identityContext) Value(key any) any {
+	if _, ok := key.(identityKey); ok {
+		return &c.lazy
+	}
+	return c.Context.Value(key)
+}
+
+// String describes the context without revealing the identity.
+func (c *identityContext) String() string {
+	return fmt.Sprint(c.Context) + ".WithValue(prefinery.Identity)"
+}
+
+// FromContext returns the signed-in user's identity attached by
+// [Kit.Middleware] (or [WithIdentity]), computing its signature on first use.
+// ok is false when nobody is signed in, when the identifier was refused, or
+// when ctx never went through the middleware. It never panics and is safe to
+// call from any goroutine holding ctx.
+func FromContext(ctx context.Context) (id Identity, ok bool) {
+	if ctx == nil {
+		return Identity{}, false
+	}
+	l, ok := ctx.Value(identityKey{}).(*lazyIdentity)
+	if !ok {
+		return Identity{}, false
+	}
+	return l.identity(), true
+}
+
+// FromRequest is FromContext(r.Context()); it returns ok false for a nil request.
+func FromRequest(r *http.Request) (Identity, bool) {
+	if r == nil {
+		return Identity{}, false
+	}
+	return FromContext(r.Context())
+}
+
+// WithIdentity returns a copy of ctx carrying id as the signed-in identity, as
+// [Kit.Middleware] would attach it. It is meant for tests of handlers and
+// templates; id is used as given (its Signature is not recomputed).
+func WithIdentity(ctx context.Context, id Identity) context.Context {
+	c := &identityContext{Context: ctx, lazy: lazyIdentity{kind: id.Kind, value: id.Value, sig: id.Signature}}
+	c.lazy.once.Do(func() {})
+	return c
+}

@@ -1,0 +1,119 @@
+package prefinery
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestFromContextWithoutIdentity(t *testing.T) {
+	var nilCtx context.Context
+	for name, ctx := range map[string]context.Context{"background": context.Background(), "nil": nilCtx} {
+		t.Run(name, func(t *testing.T) {
+			id, ok := FromContext(ctx)
+			assert.False(t, ok)
+			assert.Zero(t, id)
+		})
+	}
+	_, ok := FromRequest(nil)
+	assert.False(t, ok)
+}
+
+func TestWithIdentity(t *testing.T) {
+	want := Identity{Kind: ReferralCode, Value: "REF42", Signature: strings.Repeat("ab", 32)}
+	ctx := WithIdentity(context.Background(), want)
+	got, ok := FromContext(ctx)
+	require.True(t, ok)
+	assert.Equal(t, want, got)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+	require.NoError(t, err)
+	got, ok = FromRequest(req)
+	require.True(t, ok)
+	assert.Equal(t, want, got)
+	assert.NotContains(t, fmt.Sprint(ctx), "REF42", "the context's description hides the identity")
+}
+
+func TestIdentityMarshalJSON(t *testing.T) {
+	sig := strings.Repeat("0f", 32)
+	tests := []struct {
+		name string
+		id   Identity
+		want string
+	}{
+		{"email", Identity{Email, "a@b.c", sig}, `{"email":"a@b.c","signature":"` + sig + `"}`},
+		{"referral", Identity{ReferralCode, "R1", sig}, `{"referral_code":"R1","signature":"` + sig + `"}`},
+		{"id", Identity{ID, "77", sig}, `{"id":"77","signature":"` + sig + `"}`},
+		{"html-safe", Identity{Email, "</script>&'\"@x", sig}, `{"email":"\u003c/script\u003e\u0026'\"@x","signature":"` + sig + `"}`},
+		{"line separators", Identity{Email, "a\u2028b\u2029c", sig}, `{"email":"a\u2028b\u2029c","signature":"` + sig + `"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := json.Marshal(tt.id)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, string(b))
+			var back map[string]string
+			require.NoError(t, json.Unmarshal(b, &back))
+			assert.Len(t, back, 2)
+			assert.Equal(t, tt.id.Value, back[string(tt.id.Kind)], "decodes to the exact identifier")
+		})
+	}
+	for _, bad := range []Identity{{Kind: "user", Value: "a"}, {Kind: Email, Value: "a\xff"}, {Kind: Email, Value: ""}} {
+		_, err := json.Marshal(bad)
+		assert.ErrorIs(t, err, ErrInvalidIdentifier, "%q", bad.Value)
+	}
+}
+
+func TestIdentityPrintingHidesSignature(t *testing.T) {
+	sig := strings.Repeat("9a", 32)
+	id := Identity{Email, "pat@example.com", sig}
+	for _, verb := range []string{"%v", "%+v", "%s"} {
+		assert.NotContains(t, fmt.Sprintf(verb, id), sig, verb)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("m", "id", id)
+	assert.NotContains(t, buf.String(), sig)
+	assert.NotContains(t, buf.String(), "pat@example.com", "slog shows no identifier")
+}
+
+func TestIdentifierProblem(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"ascii email", "user@example.com", ""},
+		{"unicode", "Ünïcødé@例え.jp", ""},
+		{"emoji zwj", "👩‍👩‍👧@x.com", ""},
+		{"kelvin sign kept", "\u212a@x.com", ""},
+		{"line separators", "a\u2028b\u2029", ""},
+		{"quotes and tags", `</script>"'<!--`, ""},
+		{"spaces kept", " a@b.c ", ""},
+		{"max length", strings.Repeat("a", 320), ""},
+		{"empty", "", "empty"},
+		{"over max", strings.Repeat("a", 321), "over the limit"},
+		{"invalid", "a\xffb", "not valid UTF-8"},
+		{"overlong", "\xc0\xaf", "not valid UTF-8"},
+		{"surrogate", "\xed\xa0\x80", "not valid UTF-8"},
+		{"truncated", "a\xe2\x82", "not valid UTF-8"},
+		{"nul", "a\x00", "control"},
+		{"tab", "a\tb", "control"},
+		{"del", "a\x7f", "control"},
+		{"c1", "a\u009b", "control"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := identifierProblem(tt.in, DefaultMaxIdentifierLength)
+			if tt.want == "" {
+				assert.Empty(t, got)
+			} else {
+				assert.Contains(t, got, tt.want)
+			}
+		})
+	}
+}

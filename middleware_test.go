@@ -1,0 +1,200 @@
+package prefinery
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/justinas/alice"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMiddlewareSignedInAndAnonymous(t *testing.T) {
+	app := newTestApp(t, nil)
+	anon, alice := app.client(), app.client()
+	app.login(alice, "alice@example.com")
+
+	status, h, body := app.get(anon, "/whoami")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "anonymous", body)
+	assert.NotContains(t, h.Get("Cache-Control"), "private", "anonymous pages keep the app's caching")
+
+	_, h, body = app.get(alice, "/whoami")
+	assert.Equal(t, "email\talice@example.com\t"+app.kit.Sign("alice@example.com"), body)
+	assert.Equal(t, "private", h.Get("Cache-Control"), "signed-in responses are private")
+}
+
+func TestMiddlewareLoginLaterRequestLogout(t *testing.T) {
+	app := newTestApp(t, nil)
+	c := app.client()
+	_, _, body := app.get(c, "/whoami")
+	require.Equal(t, "anonymous", body)
+	app.login(c, "bob@example.com")
+	for range 3 { // later requests on the same cookie
+		_, _, body = app.get(c, "/whoami")
+		assert.True(t, strings.HasPrefix(body, "email\tbob@example.com\t"), "got %q", body)
+	}
+	require.Equal(t, http.StatusOK, app.post(c, "/logout"))
+	_, _, body = app.get(c, "/whoami")
+	assert.Equal(t, "anonymous", body)
+}
+
+func TestMiddlewareKinds(t *testing.T) {
+	for _, kind := range []Kind{Email, ReferralCode, ID} {
+		t.Run(string(kind), func(t *testing.T) {
+			app := newTestApp(t, func(c *Config) { c.Kind = kind })
+			c := app.client()
+			app.login(c, "XyZ123")
+			_, _, body := app.get(c, "/whoami")
+			assert.Equal(t, string(kind)+"\tXyZ123\t"+app.kit.Sign("XyZ123"), body)
+			_, _, body = app.get(c, "/prefinery/identity")
+			assert.JSONEq(t, `{"`+string(kind)+`":"XyZ123","signature":"`+app.kit.Sign("XyZ123")+`"}`, body)
+		})
+	}
+}
+
+// TestMiddlewareSignsLazily proves, with the kit's HMAC counter, that the
+// signature is computed only when read, and at most once per request.
+func TestMiddlewareSignsLazily(t *testing.T) {
+	app := newTestApp(t, nil)
+	c := app.client()
+	app.login(c, "lazy@example.com")
+	tests := []struct {
+		path string
+		want int64
+	}{
+		{"/ignore", 0},
+		{"/whoami", 1},
+		{"/twice", 1},
+		{"/prefinery/identity", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			before := app.signs.Load()
+			app.get(c, tt.path)
+			assert.Equal(t, tt.want, app.signs.Load()-before, "HMACs computed for %s", tt.path)
+		})
+	}
+	_, _, body := app.get(c, "/twice")
+	parts := strings.Split(body, "\t")
+	require.Len(t, parts, 2)
+	assert.Equal(t, parts[0], parts[1])
+}
+
+func TestMiddlewareUserFunc(t *testing.T) {
+	// The app's own auth: here a header set by a trusted front proxy in a test.
+	kit, err := New(Config{Secret: testSecret, User: func(r *http.Request) (string, bool) {
+		u, ok := r.Context().Value(ctxUserKey{}).(string)
+		return u, ok
+	}})
+	require.NoError(t, err)
+	var got Identity
+	var ok bool
+	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got, ok = FromRequest(r) }))
+
+	req := httptest.NewRequest(http.MethodGet, "/?email=victim@example.com", nil)
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	assert.False(t, ok, "nobody signed in: no identity, whatever the query says")
+
+	req = req.WithContext(context.WithValue(req.Context(), ctxUserKey{}, "carol@example.com"))
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	require.True(t, ok)
+	assert.Equal(t, Identity{Kind: Email, Value: "carol@example.com", Signature: kit.Sign("carol@example.com")}, got)
+}
+
+type ctxUserKey struct{}
+
+func TestMiddlewareRefusesBadIdentifiers(t *testing.T) {
+	tests := []struct{ name, value, reason string }{
+		{"invalid utf-8", "a\xffb@x.com", "not valid UTF-8"},
+		{"overlong encoding", "\xc0\xaf@x.com", "not valid UTF-8"},
+		{"surrogate", "\xed\xa0\x80@x.com", "not valid UTF-8"},
+		{"nul", "a\x00b@x.com", "control character"},
+		{"newline", "a\nb@x.com", "control character"},
+		{"c1 control", "a\u0085b@x.com", "control character"},
+		{"too long", strings.Repeat("a", 321), "over the limit of 320"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logger, logs := testLogger()
+			kit, err := New(Config{Secret: testSecret, User: func(*http.Request) (string, bool) { return tt.value, true }, ErrorLog: logger})
+			require.NoError(t, err)
+			called := false
+			h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				called = true
+				_, ok := FromRequest(r)
+				assert.False(t, ok, "a refused identifier is treated as signed out")
+			}))
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+			assert.True(t, called, "the app keeps working")
+			assert.Contains(t, logs.String(), tt.reason)
+			assert.NotContains(t, logs.String(), tt.value[:3], "the log never quotes the identifier")
+		})
+	}
+}
+
+func TestMiddlewareWithoutLoadAndSave(t *testing.T) {
+	logger, logs := testLogger()
+	kit, err := New(Config{Secret: testSecret, Sessions: scs.New(), ErrorLog: logger})
+	require.NoError(t, err)
+	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, ok := FromRequest(r)
+		assert.False(t, ok)
+	}))
+	for range 3 {
+		assert.NotPanics(t, func() { h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil)) })
+	}
+	assert.Equal(t, 1, strings.Count(logs.String(), "LoadAndSave"), "misconfiguration logged once")
+}
+
+func TestMiddlewareKeepsStricterCacheControl(t *testing.T) {
+	kit, err := New(Config{Secret: testSecret, User: func(*http.Request) (string, bool) { return "a@b.c", true }})
+	require.NoError(t, err)
+	for _, existing := range []string{"no-store", "private, max-age=0", "public, max-age=600", ""} {
+		rec := httptest.NewRecorder()
+		if existing != "" {
+			rec.Header().Set("Cache-Control", existing)
+		}
+		kit.Middleware(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		want := existing
+		if existing == "" || strings.HasPrefix(existing, "public") {
+			want = "private"
+		}
+		assert.Equal(t, want, rec.Header().Get("Cache-Control"), "existing %q", existing)
+	}
+}
+
+// TestMiddlewareConcurrentUsers runs many browsers at once (use -race): each
+// sees only its own identity.
+func TestMiddlewareConcurrentUsers(t *testing.T) {
+	app := newTestApp(t, nil)
+	const users = 24
+	var wg sync.WaitGroup
+	for u := range users {
+		wg.Go(func() {
+			c := app.client()
+			email := "user" + strconv.Itoa(u) + "@example.com"
+			app.login(c, email)
+			for range 10 {
+				_, _, body := app.get(c, "/whoami")
+				if !assert.Equal(t, "email\t"+email+"\t"+app.kit.Sign(email), body) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestMiddlewareIsAliceConstructor(t *testing.T) {
+	kit, err := New(Config{Secret: testSecret, Sessions: scs.New()})
+	require.NoError(t, err)
+	var _ alice.Constructor = kit.Middleware
+	var _ func(http.Handler) http.Handler = kit.AutoInsert
+}

@@ -1,0 +1,88 @@
+package prefinery
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+)
+
+// scsNoSessionPanic is the prefix of the panic scs raises when a context
+// carries no session data (the handler is not behind LoadAndSave).
+const scsNoSessionPanic = "scs: no session data in context"
+
+// withSession runs fn, turning scs's "no session data" panic into ErrNoSession.
+// Any other panic is not the kit's to hide and is re-raised.
+func withSession(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if s, ok := p.(string); ok && strings.HasPrefix(s, scsNoSessionPanic) {
+				err = ErrNoSession
+				return
+			}
+			panic(p)
+		}
+	}()
+	return fn()
+}
+
+// sessionIdentifier reads the identifier under the Kit's session key. A
+// missing, empty or non-string value means nobody is signed in.
+func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
+	err = withSession(func() error {
+		v, _ = k.sessions.Get(ctx, k.sessionKey).(string)
+		return nil
+	})
+	return v, err
+}
+
+// Login records identifier as the signed-in user in the request's scs session
+// (ctx is the request context, inside LoadAndSave). It first renews the
+// session token, which defeats session fixation. It returns an error wrapping
+// [ErrInvalidIdentifier] for an identifier the kit would refuse to sign,
+// [ErrNoSession] outside LoadAndSave, [ErrNoSessionManager] when the Kit uses
+// Config.User, or the session store's error; on error nothing is stored.
+func (k *Kit) Login(ctx context.Context, identifier string) error {
+	if k.sessions == nil {
+		return ErrNoSessionManager
+	}
+	if reason := identifierProblem(identifier, k.maxLen); reason != "" {
+		return fmt.Errorf("%w: %s", ErrInvalidIdentifier, reason)
+	}
+	return withSession(func() error {
+		if err := k.sessions.RenewToken(ctx); err != nil {
+			return fmt.Errorf("prefinery: login: renewing the session token: %w", err)
+		}
+		k.sessions.Put(ctx, k.sessionKey, identifier)
+		return nil
+	})
+}
+
+// Logout removes the signed-in user's identifier from the request's scs
+// session and renews the session token; other session data is kept. Its errors
+// are those of [Kit.Login]. Prefinery has no de-authentication call: pages
+// rendered after Logout simply stop emitting authenticateUser.
+func (k *Kit) Logout(ctx context.Context) error {
+	if k.sessions == nil {
+		return ErrNoSessionManager
+	}
+	return withSession(func() error {
+		if err := k.sessions.RenewToken(ctx); err != nil {
+			return fmt.Errorf("prefinery: logout: renewing the session token: %w", err)
+		}
+		k.sessions.Remove(ctx, k.sessionKey)
+		return nil
+	})
+}
+
+// SessionErrorFunc is an scs ErrorFunc (assign it to SessionManager.ErrorFunc)
+// for session store failures: it logs the error through Config.ErrorLog and
+// answers 500 with a generic JSON error body and Cache-Control: no-store. No
+// page is rendered, so no identity (anyone's) can be sent. The store's error
+// is logged as the store reported it; the kit adds no identifier or secret.
+func (k *Kit) SessionErrorFunc(w http.ResponseWriter, r *http.Request, err error) {
+	k.log.Error("prefinery: session store failed; answering 500",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
+	writeJSONError(w, r, http.StatusInternalServerError, "internal server error")
+}

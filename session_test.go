@@ -1,0 +1,181 @@
+package prefinery
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// inSession runs fn inside a real scs LoadAndSave for one request and returns
+// the response (with its Set-Cookie).
+func inSession(t *testing.T, sm *scs.SessionManager, cookie *http.Cookie, fn func(r *http.Request)) *http.Response {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	if cookie != nil {
+		req.AddCookie(cookie)
+	}
+	rec := httptest.NewRecorder()
+	sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fn(r) })).ServeHTTP(rec, req)
+	return rec.Result()
+}
+
+func sessionCookie(t *testing.T, res *http.Response) *http.Cookie {
+	t.Helper()
+	for _, c := range res.Cookies() {
+		if c.Name == "session" {
+			return c
+		}
+	}
+	t.Fatal("no session cookie set")
+	return nil
+}
+
+func TestSessionValuesThatMeanSignedOut(t *testing.T) {
+	tests := []struct {
+		name  string
+		value any
+	}{
+		{"missing", nil},
+		{"empty string", ""},
+		{"int", 42},
+		{"bytes", []byte("alice@example.com")},
+		{"bool", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sm := scs.New()
+			kit, err := New(Config{Secret: testSecret, Sessions: sm})
+			require.NoError(t, err)
+			res := inSession(t, sm, nil, func(r *http.Request) {
+				sm.Put(r.Context(), "other", "kept")
+				if tt.value != nil {
+					sm.Put(r.Context(), DefaultSessionKey, tt.value)
+				}
+			})
+			cookie := sessionCookie(t, res)
+			inSession(t, sm, cookie, func(r *http.Request) {
+				kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					_, ok := FromRequest(r)
+					assert.False(t, ok)
+				})).ServeHTTP(httptest.NewRecorder(), r)
+			})
+		})
+	}
+}
+
+func TestSessionAppOwnKey(t *testing.T) {
+	sm := scs.New()
+	kit, err := New(Config{Secret: testSecret, Sessions: sm, SessionKey: "userEmail"})
+	require.NoError(t, err)
+	res := inSession(t, sm, nil, func(r *http.Request) { sm.Put(r.Context(), "userEmail", "dora@example.com") })
+	inSession(t, sm, sessionCookie(t, res), func(r *http.Request) {
+		kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id, ok := FromRequest(r)
+			assert.True(t, ok)
+			assert.Equal(t, "dora@example.com", id.Value)
+		})).ServeHTTP(httptest.NewRecorder(), r)
+	})
+}
+
+func TestLoginRenewsTokenAndStoresIdentifier(t *testing.T) {
+	sm := scs.New()
+	kit, err := New(Config{Secret: testSecret, Sessions: sm})
+	require.NoError(t, err)
+	// An attacker-planted session (fixation): it exists before login.
+	planted := sessionCookie(t, inSession(t, sm, nil, func(r *http.Request) { sm.Put(r.Context(), "x", 1) }))
+	res := inSession(t, sm, planted, func(r *http.Request) {
+		require.NoError(t, kit.Login(r.Context(), "erin@example.com"))
+	})
+	fresh := sessionCookie(t, res)
+	assert.NotEqual(t, planted.Value, fresh.Value, "login renews the session token")
+	inSession(t, sm, planted, func(r *http.Request) {
+		assert.Empty(t, sm.GetString(r.Context(), DefaultSessionKey), "the planted token is not signed in")
+	})
+	res = inSession(t, sm, fresh, func(r *http.Request) {
+		assert.Equal(t, "erin@example.com", sm.GetString(r.Context(), DefaultSessionKey))
+		assert.Equal(t, 1, sm.GetInt(r.Context(), "x"), "other session data is kept")
+		require.NoError(t, kit.Logout(r.Context()))
+	})
+	afterLogout := sessionCookie(t, res)
+	assert.NotEqual(t, fresh.Value, afterLogout.Value, "logout renews the session token")
+	inSession(t, sm, afterLogout, func(r *http.Request) {
+		assert.Empty(t, sm.GetString(r.Context(), DefaultSessionKey))
+	})
+}
+
+func TestLoginErrors(t *testing.T) {
+	sm := scs.New()
+	kit, err := New(Config{Secret: testSecret, Sessions: sm})
+	require.NoError(t, err)
+
+	inSession(t, sm, nil, func(r *http.Request) {
+		err := kit.Login(r.Context(), "a\xffb@x.com")
+		assert.ErrorIs(t, err, ErrInvalidIdentifier)
+		assert.NotContains(t, err.Error(), "a\xffb")
+		assert.ErrorIs(t, kit.Login(r.Context(), ""), ErrInvalidIdentifier)
+		assert.Empty(t, sm.GetString(r.Context(), DefaultSessionKey), "nothing stored on error")
+	})
+
+	assert.ErrorIs(t, kit.Login(context.Background(), "a@b.c"), ErrNoSession, "outside LoadAndSave")
+	assert.ErrorIs(t, kit.Logout(context.Background()), ErrNoSession)
+
+	userKit, err := New(Config{Secret: testSecret, User: func(*http.Request) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	assert.ErrorIs(t, userKit.Login(context.Background(), "a@b.c"), ErrNoSessionManager)
+	assert.ErrorIs(t, userKit.Logout(context.Background()), ErrNoSessionManager)
+}
+
+// flakyStore wraps memstore and fails on demand.
+type flakyStore struct {
+	scs.Store
+	fail atomic.Bool
+}
+
+var errStoreDown = errors.New("store down: connection refused")
+
+func (s *flakyStore) Find(token string) ([]byte, bool, error) {
+	if s.fail.Load() {
+		return nil, false, errStoreDown
+	}
+	return s.Store.Find(token)
+}
+
+func (s *flakyStore) Commit(token string, b []byte, expiry time.Time) error {
+	if s.fail.Load() {
+		return errStoreDown
+	}
+	return s.Store.Commit(token, b, expiry)
+}
+
+func (s *flakyStore) Delete(token string) error {
+	if s.fail.Load() {
+		return errStoreDown
+	}
+	return s.Store.Delete(token)
+}
+
+func TestLoginStoreFailure(t *testing.T) {
+	store := &flakyStore{Store: memstore.New()}
+	sm := scs.New()
+	sm.Store = store
+	kit, err := New(Config{Secret: testSecret, Sessions: sm})
+	require.NoError(t, err)
+	cookie := sessionCookie(t, inSession(t, sm, nil, func(r *http.Request) { sm.Put(r.Context(), "x", 1) }))
+	ctx, err := sm.Load(context.Background(), cookie.Value)
+	require.NoError(t, err)
+	store.fail.Store(true) // the store goes away before login renews the token
+	err = kit.Login(ctx, "a@b.c")
+	require.ErrorIs(t, err, errStoreDown)
+	assert.Contains(t, err.Error(), "renewing the session token")
+	assert.Empty(t, sm.GetString(ctx, DefaultSessionKey), "nothing stored when the renewal failed")
+	assert.ErrorIs(t, kit.Logout(ctx), errStoreDown)
+}

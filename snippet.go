@@ -1,0 +1,173 @@
+package prefinery
+
+import (
+	"bytes"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"net/http"
+	"sync"
+)
+
+//go:embed snippet.tmpl
+var snippetSource string
+
+// snippets holds the kit's templates, parsed once. html/template escapes every
+// value for its context (attribute, URL, script); nothing is concatenated.
+var snippets = template.Must(template.New("prefinery").Parse(snippetSource))
+
+// stubJS is the body of Prefinery's queue stub: calls made before the loader
+// arrives are queued in prefinery.q. It must match snippet.tmpl byte for byte.
+const stubJS = "prefinery=window.prefinery||function(){(window.prefinery.q=window.prefinery.q||[]).push(arguments)};"
+
+// StubCSPSource returns the CSP source expression ('sha256-…') of the
+// constant queue stub the kit renders, for apps whose Content-Security-Policy
+// allows scripts by hash. The loader and the authenticateUser call still need
+// a nonce (Config.Nonce) or a host source for the loader.
+func StubCSPSource() string {
+	sum := sha256.Sum256([]byte(stubJS))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
+
+// snippetData is what the templates render.
+type snippetData struct {
+	Nonce    string
+	Src      string
+	Identity *Identity
+}
+
+// ErrNoLoader is returned by [Kit.Embed] and the prefineryEmbed template
+// function when the Kit has neither Config.ProjectKey nor Config.WidgetURL.
+var ErrNoLoader = errors.New("prefinery: the embed snippet needs Config.ProjectKey (or Config.WidgetURL) for its loader script")
+
+// FuncMap returns the kit's template functions, to add to the app's
+// html/template with Funcs before parsing. Each takes the *http.Request being
+// served (it carries the identity and the CSP nonce):
+//
+//   - prefineryEmbed: the queue stub, the loader and, when a user is signed
+//     in, the authenticateUser call. The one line for a layout:
+//     {{prefineryEmbed .Request}}.
+//   - prefineryAuthenticate: only the authenticateUser call, as a <script>
+//     element; empty when nobody is signed in.
+//   - prefinerySignature: the signed-in user's signature (64 hex characters,
+//     "" when signed out), for the app's own getUser or embedReferralPage
+//     calls; safe in any html/template context, a JS string included.
+//   - prefineryIdentifier: the signed-in user's identifier as signed ("" when
+//     signed out), to pass next to prefinerySignature.
+//   - prefineryNonce: the request's validated CSP nonce ("" when none), for
+//     the app's own <script nonce="…"> elements.
+//
+// The returned map is new on each call; the functions are safe for
+// concurrent use.
+func (k *Kit) FuncMap() template.FuncMap {
+	return template.FuncMap{
+		"prefineryEmbed":        k.Embed,
+		"prefineryAuthenticate": k.Script,
+		"prefinerySignature":    k.signature,
+		"prefineryIdentifier":   k.identifierOf,
+		"prefineryNonce":        k.validNonce,
+	}
+}
+
+// Embed renders Prefinery's embed snippet for r: the queue stub, the loader
+// script and, when a user is signed in, the authenticateUser call with their
+// identity; every <script> carries the CSP nonce when Config.Nonce gives one.
+// With nobody signed in it renders the stub and loader only, so signup forms
+// using addUser still work. It returns [ErrNoLoader] when no loader is
+// configured. Rendering it tells [Kit.AutoInsert] not to insert it again.
+func (k *Kit) Embed(r *http.Request) (template.HTML, error) {
+	if k.loaderURL == "" {
+		return "", ErrNoLoader
+	}
+	markRendered(r)
+	return k.render(r, "embed", true)
+}
+
+// Script renders only the authenticateUser call for r's signed-in user, as a
+// <script> element carrying the CSP nonce; it renders nothing when nobody is
+// signed in. Emit it on every signed-in page (after the embed snippet): the
+// widget then follows the app's current user even when another person signs
+// in on the same browser.
+func (k *Kit) Script(r *http.Request) template.HTML {
+	html, _ := k.render(r, "authenticate", false)
+	return html
+}
+
+// render executes the named template for r. Template errors cannot happen for
+// validated identities; any that does is logged without data and rendered as
+// nothing.
+func (k *Kit) render(r *http.Request, name string, withLoader bool) (template.HTML, error) {
+	data := snippetData{Nonce: k.validNonce(r)}
+	if withLoader {
+		data.Src = k.loaderURL
+	}
+	if id, ok := FromRequest(r); ok {
+		data.Identity = &id
+	} else if !withLoader {
+		return "", nil
+	}
+	buf := bufferPool.Get().(*bytes.Buffer)
+	defer bufferPool.Put(buf)
+	buf.Reset()
+	if err := snippets.ExecuteTemplate(buf, name, data); err != nil {
+		k.log.Error("prefinery: rendering the snippet failed", "template", name)
+		return "", errors.New("prefinery: rendering the snippet failed")
+	}
+	return template.HTML(buf.String()), nil
+}
+
+var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// signature returns r's signed-in user's signature, or "".
+func (k *Kit) signature(r *http.Request) string {
+	id, _ := FromRequest(r)
+	return id.Signature
+}
+
+// identifierOf returns r's signed-in user's identifier, or "".
+func (k *Kit) identifierOf(r *http.Request) string {
+	id, _ := FromRequest(r)
+	return id.Value
+}
+
+// validNonce returns Config.Nonce's answer for r when it is plausible base64
+// (standard or URL alphabet, at most 256 characters), and otherwise "" after
+// logging that it was dropped; it never renders an unvalidated nonce.
+func (k *Kit) validNonce(r *http.Request) string {
+	if k.nonce == nil || r == nil {
+		return ""
+	}
+	n := k.nonce(r)
+	if n == "" {
+		return ""
+	}
+	if !isBase64Token(n) {
+		k.log.Warn("prefinery: Config.Nonce returned a value that is not base64; rendering the script without a nonce", "length", len(n))
+		return ""
+	}
+	return n
+}
+
+// isBase64Token reports whether s is 1 to 256 characters of base64 (either
+// alphabet), with padding only at the end.
+func isBase64Token(s string) bool {
+	if len(s) == 0 || len(s) > 256 {
+		return false
+	}
+	padding := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '=':
+			padding = true
+		case padding:
+			return false
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '+', c == '/', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
