@@ -1,6 +1,6 @@
 module github.com/prefinerykit/prefinery
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/alexedwards/scs/v2 v2.9.0
@@ -8,4 +8,7 @@ require (
 	github.com/stretchr/testify v1.12.1
 )
 
-require go.yaml.in/yaml/v3 v3.0.5 // indirect
+require (
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/net v0.62.0 // indirect
+)

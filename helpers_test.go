@@ -2,6 +2,7 @@ package prefinery
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -149,4 +150,9 @@ func (a *testApp) post(c *http.Client, path string) int {
 	require.NoError(a.t, err)
 	defer res.Body.Close()
 	return res.StatusCode
+}
+
+// contextWithUser plants identifier for userFromContext.
+func contextWithUser(r *http.Request, identifier string) context.Context {
+	return context.WithValue(r.Context(), ctxUserKey{}, identifier)
 }

@@ -1,0 +1,179 @@
+package prefinery
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const page = "<!doctype html><html><head><title>t</title></head><body><p>hi</p></body></html>"
+
+// serveAuto runs handler behind kit.Middleware with AutoInsert for a signed-in
+// user (or "" for anonymous) and returns the recorded response.
+func serveAuto(t *testing.T, kit *Kit, method, identifier string, handler http.HandlerFunc) *http.Response {
+	t.Helper()
+	req := httptest.NewRequest(method, "/page", nil)
+	if identifier != "" {
+		req = req.WithContext(contextWithUser(req, identifier))
+	}
+	rec := httptest.NewRecorder()
+	kit.Middleware(kit.AutoInsert(handler)).ServeHTTP(rec, req)
+	return rec.Result()
+}
+
+func body(t *testing.T, res *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func htmlHandler(status int, content string, headers ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; i+1 < len(headers); i += 2 {
+			w.Header().Set(headers[i], headers[i+1])
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, content)
+	}
+}
+
+func TestAutoInsert(t *testing.T) {
+	kit := newSnippetKit(t, nil)
+	signedIn := renderFor(t, kit, "amy@example.com", embedOf(kit))
+	anonymous := renderFor(t, kit, "", embedOf(kit))
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = io.WriteString(zw, page)
+	require.NoError(t, zw.Close())
+	big := "<html><body>" + strings.Repeat("x", AutoInsertLimit) + "</body></html>"
+
+	tests := []struct {
+		name       string
+		method     string
+		identifier string
+		handler    http.HandlerFunc
+		want       string // expected body; "" means unchanged
+	}{
+		{"signed in", "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html; charset=utf-8"),
+			strings.Replace(page, "</body>", signedIn+"</body>", 1)},
+		{"anonymous gets stub and loader", "GET", "", htmlHandler(200, page, "Content-Type", "text/html"),
+			strings.Replace(page, "</body>", anonymous+"</body>", 1)},
+		{"sniffed html", "GET", "amy@example.com", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, page) },
+			strings.Replace(page, "</body>", signedIn+"</body>", 1)},
+		{"last of two </body>", "GET", "amy@example.com", htmlHandler(200, "<body>a</body><!-- </BODY > -->", "Content-Type", "text/html"),
+			"<body>a</body><!-- " + signedIn + "</BODY > -->"},
+		{"json", "GET", "amy@example.com", htmlHandler(200, `{"a":"</body>"}`, "Content-Type", "application/json"), ""},
+		{"not found", "GET", "amy@example.com", htmlHandler(404, page, "Content-Type", "text/html"), ""},
+		{"redirect", "GET", "amy@example.com", htmlHandler(302, page, "Content-Type", "text/html", "Location", "/x"), ""},
+		{"head", "HEAD", "amy@example.com", htmlHandler(200, "", "Content-Type", "text/html"), ""},
+		{"gzip", "GET", "amy@example.com", htmlHandler(200, gz.String(), "Content-Type", "text/html", "Content-Encoding", "gzip"), ""},
+		{"no body tag", "GET", "amy@example.com", htmlHandler(200, "<p>fragment</p>", "Content-Type", "text/html"), ""},
+		{"too big", "GET", "amy@example.com", htmlHandler(200, big, "Content-Type", "text/html"), ""},
+		{"declared too big", "GET", "amy@example.com", htmlHandler(200, big, "Content-Type", "text/html", "Content-Length", strconv.Itoa(len(big))), ""},
+		{"already rendered", "GET", "amy@example.com", func(w http.ResponseWriter, r *http.Request) {
+			snippet, err := kit.Embed(r)
+			require.NoError(t, err)
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = io.WriteString(w, "<html><head>"+string(snippet)+"</head><body></body></html>")
+		}, ""},
+		{"stub pasted by hand", "GET", "amy@example.com", htmlHandler(200, "<script>"+stubJS+"</script><body></body>", "Content-Type", "text/html"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Record what the handler alone produces, for "unchanged".
+			plain := httptest.NewRecorder()
+			tt.handler(plain, httptest.NewRequest(tt.method, "/page", nil))
+			res := serveAuto(t, kit, tt.method, tt.identifier, tt.handler)
+			got := body(t, res)
+			want := tt.want
+			if want == "" {
+				want = plain.Body.String()
+				if tt.name == "already rendered" {
+					assert.Equal(t, 1, strings.Count(got, stubJS), "the snippet is not inserted twice")
+					return
+				}
+			}
+			assert.Equal(t, want, got)
+			if cl := res.Header.Get("Content-Length"); cl != "" {
+				assert.Equal(t, strconv.Itoa(len(got)), cl, "Content-Length matches the body")
+			}
+		})
+	}
+}
+
+func TestAutoInsertSkip(t *testing.T) {
+	kit := newSnippetKit(t, func(c *Config) { c.Skip = func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/pa") } })
+	res := serveAuto(t, kit, "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html"))
+	assert.Equal(t, page, body(t, res))
+}
+
+func TestAutoInsertFixesContentLength(t *testing.T) {
+	kit := newSnippetKit(t, nil)
+	res := serveAuto(t, kit, "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html", "Content-Length", strconv.Itoa(len(page))))
+	got := body(t, res)
+	assert.Greater(t, len(got), len(page))
+	assert.Equal(t, strconv.Itoa(len(got)), res.Header.Get("Content-Length"))
+}
+
+// TestAutoInsertStreams serves a page that flushes its head and waits for the
+// client to read it before finishing: the head must arrive early, and the
+// snippet still lands before </body>.
+func TestAutoInsertStreams(t *testing.T) {
+	kit := newSnippetKit(t, func(c *Config) { c.AutoInsert = true })
+	clientSawHead := make(chan struct{})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, "<html><head><title>stream</title></head>\n")
+		require.NoError(t, http.NewResponseController(w).Flush())
+		select {
+		case <-clientSawHead:
+		case <-time.After(5 * time.Second):
+			t.Error("the flushed head never reached the client")
+		}
+		_, _ = io.WriteString(w, "<body>late</body></html>")
+	})
+	srv := httptest.NewServer(kit.Middleware(handler))
+	defer srv.Close()
+	req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
+	require.NoError(t, err)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	br := bufio.NewReader(res.Body)
+	head, err := br.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "<html><head><title>stream</title></head>\n", head)
+	close(clientSawHead)
+	rest, err := io.ReadAll(br)
+	require.NoError(t, err)
+	assert.Equal(t, "<body>late"+renderFor(t, kit, "", embedOf(kit))+"</body></html>", string(rest))
+}
+
+// TestAutoInsertResponseController: deadlines and flushing reach the real
+// connection through Unwrap.
+func TestAutoInsertResponseController(t *testing.T) {
+	kit := newSnippetKit(t, func(c *Config) { c.AutoInsert = true })
+	srv := httptest.NewServer(kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		assert.NoError(t, rc.SetWriteDeadline(time.Now().Add(5*time.Second)))
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, page)
+		assert.NoError(t, rc.Flush())
+	})))
+	defer srv.Close()
+	res, err := http.Get(srv.URL)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	assert.Contains(t, body(t, res), stubJS)
+}
