@@ -190,7 +190,9 @@ func TestIdentityEndpointStripsCORS(t *testing.T) {
 	kit, err := New(Config{Secret: testSecret, Sessions: sm})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) { require.NoError(t, kit.Login(r.Context(), "jo@example.com")) })
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		require.NoError(t, kit.Login(r.Context(), "jo@example.com"))
+	})
 	mux.Handle("/prefinery/identity", kit.IdentityHandler())
 	srv := httptest.NewServer(alice.New(reflectingCORS, sm.LoadAndSave, kit.Middleware).Then(mux))
 	defer srv.Close()
@@ -210,7 +212,9 @@ func TestIdentityEndpointWithoutMiddleware(t *testing.T) {
 	kit, err := New(Config{Secret: testSecret, Sessions: sm})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) { require.NoError(t, kit.Login(r.Context(), r.FormValue("identifier"))) })
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		require.NoError(t, kit.Login(r.Context(), r.FormValue("identifier")))
+	})
 	mux.Handle("/prefinery/identity", kit.IdentityHandler())
 	srv := httptest.NewServer(sm.LoadAndSave(mux)) // no kit.Middleware
 	defer srv.Close()

@@ -49,6 +49,9 @@ var ErrNoLoader = errors.New("prefinery: the embed snippet needs Config.ProjectK
 //   - prefineryEmbed: the queue stub, the loader and, when a user is signed
 //     in, the authenticateUser call. The one line for a layout:
 //     {{prefineryEmbed .Request}}.
+//   - prefineryLoader: the queue stub and the loader only, never the
+//     authenticateUser call: for single-page apps that fetch the identity
+//     from [Kit.IdentityHandler] themselves.
 //   - prefineryAuthenticate: only the authenticateUser call, as a <script>
 //     element; empty when nobody is signed in.
 //   - prefinerySignature: the signed-in user's signature (64 hex characters,
@@ -64,6 +67,7 @@ var ErrNoLoader = errors.New("prefinery: the embed snippet needs Config.ProjectK
 func (k *Kit) FuncMap() template.FuncMap {
 	return template.FuncMap{
 		"prefineryEmbed":        k.Embed,
+		"prefineryLoader":       k.Loader,
 		"prefineryAuthenticate": k.Script,
 		"prefinerySignature":    k.signature,
 		"prefineryIdentifier":   k.identifierOf,
@@ -85,6 +89,18 @@ func (k *Kit) Embed(r *http.Request) (template.HTML, error) {
 	return k.render(r, "embed", true)
 }
 
+// Loader renders the queue stub and the loader script only (with the CSP
+// nonce), never the authenticateUser call, for pages whose scripts fetch the
+// identity from [Kit.IdentityHandler]. It returns [ErrNoLoader] when no loader
+// is configured, and tells [Kit.AutoInsert] not to insert the snippet.
+func (k *Kit) Loader(r *http.Request) (template.HTML, error) {
+	if k.loaderURL == "" {
+		return "", ErrNoLoader
+	}
+	markRendered(r)
+	return k.render(r, "loader-only", true)
+}
+
 // Script renders only the authenticateUser call for r's signed-in user, as a
 // <script> element carrying the CSP nonce; it renders nothing when nobody is
 // signed in. Emit it on every signed-in page (after the embed snippet): the
@@ -103,10 +119,12 @@ func (k *Kit) render(r *http.Request, name string, withLoader bool) (template.HT
 	if withLoader {
 		data.Src = k.loaderURL
 	}
-	if id, ok := FromRequest(r); ok {
-		data.Identity = &id
-	} else if !withLoader {
-		return "", nil
+	if name != "loader-only" {
+		if id, ok := FromRequest(r); ok {
+			data.Identity = &id
+		} else if !withLoader {
+			return "", nil
+		}
 	}
 	buf := bufferPool.Get().(*bytes.Buffer)
 	defer bufferPool.Put(buf)

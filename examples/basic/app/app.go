@@ -1,0 +1,226 @@
+// Package app is the demo application of examples/basic: a small site with a
+// login form, an account page that renders Prefinery's embed snippet and
+// authenticateUser call through the kit's template helpers, and a single-page
+// view that uses the identity endpoint. The e2e and load tests drive it too.
+package app
+
+import (
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/justinas/alice"
+	"github.com/prefinerykit/prefinery"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// StandInPath is where the offline stand-in for Prefinery's widget is served.
+const StandInPath = "/static/prefinery-standin.js"
+
+// Options configures the demo app.
+type Options struct {
+	Secret     string              // the Identity Verification Secret (required)
+	ProjectKey string              // Prefinery project key; "" loads the offline stand-in
+	Sessions   *scs.SessionManager // session manager; nil means a new one on memstore
+	Logger     *slog.Logger        // nil means slog.Default()
+}
+
+// App is the assembled demo.
+type App struct {
+	Handler  http.Handler        // the whole site, with sessions, CSRF protection and CSP
+	Kit      *prefinery.Kit      // the kit the site uses
+	Sessions *scs.SessionManager // the session manager behind it
+	StandIn  bool                // the page loads the offline stand-in widget
+}
+
+type nonceKey struct{}
+
+// New builds the demo app.
+func New(opts Options) (*App, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	sessions := opts.Sessions
+	if sessions == nil {
+		sessions = scs.New()
+		sessions.Lifetime = 12 * time.Hour
+		sessions.Cookie.HttpOnly = true
+		sessions.Cookie.SameSite = http.SameSiteLaxMode
+		// Cookie.Secure stays false so the demo works on http://127.0.0.1;
+		// set it to true in production (HTTPS).
+	}
+
+	cfg := prefinery.Config{
+		Secret:   opts.Secret,
+		Sessions: sessions,
+		Nonce: func(r *http.Request) string {
+			n, _ := r.Context().Value(nonceKey{}).(string)
+			return n
+		},
+		ErrorLog: logger,
+	}
+	standIn := opts.ProjectKey == ""
+	if standIn {
+		cfg.WidgetURL = StandInPath
+	} else {
+		cfg.ProjectKey = opts.ProjectKey
+	}
+	kit, err := prefinery.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sessions.ErrorFunc = kit.SessionErrorFunc
+
+	pages, err := parsePages(kit)
+	if err != nil {
+		return nil, err
+	}
+	s := &site{kit: kit, pages: pages, standIn: standIn, log: logger}
+
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("GET /login", s.loginForm)
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("GET /account", s.account)
+	mux.HandleFunc("GET /spa", s.spa)
+	mux.Handle("/prefinery/identity", kit.IdentityHandler())
+
+	csrf := http.NewCrossOriginProtection() // refuses cross-origin POSTs (login, logout)
+	chain := alice.New(withCSP, csrf.Handler, sessions.LoadAndSave, kit.Middleware)
+	return &App{Handler: chain.Then(mux), Kit: kit, Sessions: sessions, StandIn: standIn}, nil
+}
+
+// withCSP gives every request a fresh nonce and a strict script policy: only
+// scripts carrying the nonce run (and, for the real widget, what they load).
+func withCSP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b [18]byte
+		_, _ = rand.Read(b[:])
+		nonce := base64.RawURLEncoding.EncodeToString(b[:]) // URL alphabet: no + or / to entity-escape
+		w.Header().Set("Content-Security-Policy",
+			"script-src 'nonce-"+nonce+"' 'strict-dynamic'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+		w.Header().Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r.WithContext(contextWithNonce(r, nonce)))
+	})
+}
+
+// site holds the handlers.
+type site struct {
+	kit     *prefinery.Kit
+	pages   map[string]*template.Template
+	standIn bool
+	log     *slog.Logger
+}
+
+// pageData is what every template receives.
+type pageData struct {
+	Title    string
+	Request  *http.Request
+	User     string // the signed-in identifier, "" when signed out
+	StandIn  bool
+	Error    string
+	Email    string // the login form's last input
+	Embedded bool   // the layout renders the full embed snippet
+}
+
+func (s *site) data(r *http.Request, title string) pageData {
+	id, _ := prefinery.FromRequest(r)
+	return pageData{Title: title, Request: r, User: id.Value, StandIn: s.standIn, Embedded: true}
+}
+
+func (s *site) render(w http.ResponseWriter, status int, page string, data pageData) {
+	var b strings.Builder
+	if err := s.pages[page].ExecuteTemplate(&b, "layout", data); err != nil {
+		s.log.Error("demo: rendering failed", "page", page, "error", err)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(b.String()))
+}
+
+func (s *site) home(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "home", s.data(r, "Home"))
+}
+
+func (s *site) loginForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "login", s.data(r, "Sign in"))
+}
+
+func (s *site) login(w http.ResponseWriter, r *http.Request) {
+	// The demo has no password database: any address signs in. A real app
+	// checks credentials here, then calls Login with the identifier exactly
+	// as it is stored at Prefinery.
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	if err := s.kit.Login(r.Context(), email); err != nil {
+		d := s.data(r, "Sign in")
+		d.Email = email
+		d.Error = "That address cannot be used."
+		status := http.StatusBadRequest
+		if !errors.Is(err, prefinery.ErrInvalidIdentifier) {
+			s.log.Error("demo: login failed", "error", err)
+			d.Error, status = "Signing in failed; try again.", http.StatusInternalServerError
+		}
+		s.render(w, status, "login", d)
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func (s *site) logout(w http.ResponseWriter, r *http.Request) {
+	if err := s.kit.Logout(r.Context()); err != nil {
+		s.log.Error("demo: logout failed", "error", err)
+		http.Error(w, "logout failed", http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *site) account(w http.ResponseWriter, r *http.Request) {
+	d := s.data(r, "Your account")
+	if d.User == "" {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	s.render(w, http.StatusOK, "account", d)
+}
+
+func (s *site) spa(w http.ResponseWriter, r *http.Request) {
+	d := s.data(r, "Single-page app")
+	d.Embedded = false // the page fetches /prefinery/identity itself
+	s.render(w, http.StatusOK, "spa", d)
+}
+
+// parsePages parses the layout with each page's content template.
+func parsePages(kit *prefinery.Kit) (map[string]*template.Template, error) {
+	pages := map[string]*template.Template{}
+	for _, name := range []string{"home", "login", "account", "spa"} {
+		t, err := template.New(name).Funcs(kit.FuncMap()).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
