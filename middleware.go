@@ -31,6 +31,7 @@ type Kit struct {
 	autoInsert    bool
 	skip          func(*http.Request) bool
 	log           *slog.Logger
+	skeletons     *skeletonSet // the snippets, compiled for this Kit's loader
 
 	onSign        func()    // test hook counting HMACs; nil in production
 	misconfigured sync.Once // logs a missing LoadAndSave once, not per request
@@ -66,6 +67,11 @@ func New(cfg Config) (*Kit, error) {
 	if k.log == nil {
 		k.log = slog.Default()
 	}
+	skeletons, err := compileSkeletons(k.loaderURL)
+	if err != nil {
+		return nil, err
+	}
+	k.skeletons = skeletons
 	k.signer.Store(newSigner(cfg.Secret))
 	return k, nil
 }
@@ -116,17 +122,39 @@ func (k *Kit) Middleware(next http.Handler) http.Handler {
 	if k.autoInsert {
 		next = k.AutoInsert(next)
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		identifier, err := k.identifier(r)
-		if err != nil || identifier == "" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		k.markPrivate(w.Header())
-		ctx := &identityContext{Context: r.Context()}
-		ctx.lazy = lazyIdentity{kind: k.kind, value: identifier, signer: k.signer.Load(), onSign: k.onSign}
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
+	return &identityMiddleware{kit: k, next: next}
+}
+
+// identityMiddleware is the handler Middleware returns. It is a named type,
+// not a closure, so that its ServeHTTP is compiled once in this package with
+// http.Request.WithContext inlined (see requestWithIdentity).
+type identityMiddleware struct {
+	kit  *Kit
+	next http.Handler
+}
+
+func (m *identityMiddleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	k := m.kit
+	identifier, err := k.identifier(r)
+	if err != nil || identifier == "" {
+		m.next.ServeHTTP(w, r)
+		return
+	}
+	k.markPrivate(w.Header())
+	// One allocation holds the request copy and its context with the lazy
+	// identity: WithContext is inlined, so its own copy stays on the stack.
+	b := &requestWithIdentity{}
+	b.ctx.Context = r.Context()
+	b.ctx.lazy = lazyIdentity{kind: k.kind, value: identifier, signer: k.signer.Load(), onSign: k.onSign}
+	b.req = *r.WithContext(&b.ctx)
+	m.next.ServeHTTP(w, &b.req)
+}
+
+// requestWithIdentity is the request the middleware passes on, allocated
+// together with its context.
+type requestWithIdentity struct {
+	req http.Request
+	ctx identityContext
 }
 
 // markPrivate keeps shared caches from storing a response that may carry a

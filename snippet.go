@@ -1,14 +1,12 @@
 package prefinery
 
 import (
-	"bytes"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
 	"errors"
 	"html/template"
 	"net/http"
-	"sync"
 )
 
 //go:embed snippet.tmpl
@@ -35,7 +33,7 @@ func StubCSPSource() string {
 type snippetData struct {
 	Nonce    string
 	Src      string
-	Identity *Identity
+	Identity any // an Identity (a json.Marshaler), or nil when signed out
 }
 
 // ErrNoLoader is returned by [Kit.Embed] and the prefineryEmbed template
@@ -86,7 +84,7 @@ func (k *Kit) Embed(r *http.Request) (template.HTML, error) {
 		return "", ErrNoLoader
 	}
 	markRendered(r)
-	return k.render(r, "embed", true)
+	return k.render(r, embedTemplate)
 }
 
 // Loader renders the queue stub and the loader script only (with the CSP
@@ -98,7 +96,7 @@ func (k *Kit) Loader(r *http.Request) (template.HTML, error) {
 		return "", ErrNoLoader
 	}
 	markRendered(r)
-	return k.render(r, "loader-only", true)
+	return k.render(r, loaderTemplate)
 }
 
 // Script renders only the authenticateUser call for r's signed-in user, as a
@@ -107,36 +105,30 @@ func (k *Kit) Loader(r *http.Request) (template.HTML, error) {
 // widget then follows the app's current user even when another person signs
 // in on the same browser.
 func (k *Kit) Script(r *http.Request) template.HTML {
-	html, _ := k.render(r, "authenticate", false)
+	html, _ := k.render(r, authenticateTemplate)
 	return html
 }
 
-// render executes the named template for r. Template errors cannot happen for
-// validated identities; any that does is logged without data and rendered as
-// nothing.
-func (k *Kit) render(r *http.Request, name string, withLoader bool) (template.HTML, error) {
-	data := snippetData{Nonce: k.validNonce(r)}
-	if withLoader {
-		data.Src = k.loaderURL
-	}
-	if name != "loader-only" {
+// render fills the compiled template t for r (see compiled.go). It returns
+// "" when the template needs a signed-in user and there is none.
+func (k *Kit) render(r *http.Request, t int) (template.HTML, error) {
+	nonce := k.validNonce(r)
+	var identity []byte
+	if t != loaderTemplate {
 		if id, ok := FromRequest(r); ok {
-			data.Identity = &id
-		} else if !withLoader {
+			b, err := id.MarshalJSON()
+			if err != nil { // only for identities planted with WithIdentity
+				k.log.Error("prefinery: the identity cannot be rendered", "kind", string(id.Kind))
+				return "", err
+			}
+			identity = b
+		} else if t == authenticateTemplate {
 			return "", nil
 		}
 	}
-	buf := bufferPool.Get().(*bytes.Buffer)
-	defer bufferPool.Put(buf)
-	buf.Reset()
-	if err := snippets.ExecuteTemplate(buf, name, data); err != nil {
-		k.log.Error("prefinery: rendering the snippet failed", "template", name)
-		return "", errors.New("prefinery: rendering the snippet failed")
-	}
-	return template.HTML(buf.String()), nil
+	skel := &k.skeletons[t][b2i(nonce != "")][b2i(identity != nil)]
+	return skel.render(nonce, identity), nil
 }
-
-var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // signature returns r's signed-in user's signature, or "".
 func (k *Kit) signature(r *http.Request) string {

@@ -1,0 +1,239 @@
+package prefinery
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/alexedwards/scs/v2"
+)
+
+// Benchmarks for BENCHMARKS.md. Compare the sub-benchmarks of one run:
+//
+//	go test -run '^$' -bench . -benchmem -count 8 . | tee new.txt && benchstat new.txt
+
+const benchEmail = "someone.with.a.long.name@example.com" // 36 bytes: one block
+
+// naiveSign is the vendor snippet translated literally: a new HMAC per call.
+func naiveSign(secret, identifier string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(identifier))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+func BenchmarkSign(b *testing.B) {
+	s, err := NewSigner(vendorSecret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// floor: the two SHA-256 block compressions an HMAC of a short identifier
+	// needs (inner message block, outer digest block), and nothing else.
+	b.Run("floor-two-blocks", func(b *testing.B) {
+		b.ReportAllocs()
+		var msg [55]byte
+		copy(msg[:], benchEmail)
+		var sum [32]byte
+		for b.Loop() {
+			sum = sha256.Sum256(msg[:])
+			sum = sha256.Sum256(sum[:])
+		}
+		_ = sum
+	})
+	b.Run("AppendSign", func(b *testing.B) {
+		b.ReportAllocs()
+		buf := make([]byte, 0, SignatureLength)
+		for b.Loop() {
+			buf = s.AppendSign(buf[:0], benchEmail)
+		}
+	})
+	b.Run("Sign", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = s.Sign(benchEmail)
+		}
+	})
+	b.Run("naive-hmac.New", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = naiveSign(vendorSecret, benchEmail)
+		}
+	})
+	b.Run("AppendSign-parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			buf := make([]byte, 0, SignatureLength)
+			for pb.Next() {
+				buf = s.AppendSign(buf[:0], benchEmail)
+			}
+		})
+	})
+}
+
+// BenchmarkSignLength shows cost growing with SHA-256 blocks, linearly.
+func BenchmarkSignLength(b *testing.B) {
+	s, err := NewSigner(vendorSecret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range []int{16, 64, 320} {
+		id := strings.Repeat("a", n)
+		b.Run(strings.Repeat("0", 0)+itoa(n)+"B", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(n))
+			buf := make([]byte, 0, SignatureLength)
+			for b.Loop() {
+				buf = s.AppendSign(buf[:0], id)
+			}
+		})
+	}
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}
+
+// sessionRequest returns a request whose context already holds a loaded scs
+// session with email signed in, as it is inside LoadAndSave.
+func sessionRequest(b *testing.B, sm *scs.SessionManager, email string) *http.Request {
+	b.Helper()
+	ctx, err := sm.Load(context.Background(), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if email != "" {
+		sm.Put(ctx, DefaultSessionKey, email)
+	}
+	return httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx)
+}
+
+type bareKey struct{}
+
+// bareAttach is the unavoidable part of any middleware that attaches a value:
+// context.WithValue plus r.WithContext.
+func bareAttach(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bareKey{}, "value")))
+	})
+}
+
+// naiveMiddleware is the vendor snippet as a middleware: it reads the session
+// and signs eagerly with hmac.New on every request.
+func naiveMiddleware(sm *scs.SessionManager, secret string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			email := sm.GetString(r.Context(), DefaultSessionKey)
+			if email == "" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			id := Identity{Kind: Email, Value: email, Signature: naiveSign(secret, email)}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bareKey{}, id)))
+		})
+	}
+}
+
+// discardWriter is a ResponseWriter that costs nothing.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+func BenchmarkMiddleware(b *testing.B) {
+	sm := scs.New()
+	kit, err := New(Config{Secret: vendorSecret, Sessions: sm})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ignore := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	read := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id, ok := FromRequest(r); !ok || len(id.Signature) != SignatureLength {
+			b.Fatal("no identity")
+		}
+	})
+	readNaive := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := r.Context().Value(bareKey{}).(Identity); !ok {
+			b.Fatal("no identity")
+		}
+	})
+	cases := []struct {
+		name    string
+		handler http.Handler
+		email   string
+	}{
+		{"bare-WithValue", bareAttach(ignore), benchEmail},
+		{"kit-unread", kit.Middleware(ignore), benchEmail},
+		{"kit-read", kit.Middleware(read), benchEmail},
+		{"kit-anonymous", kit.Middleware(ignore), ""},
+		{"naive-vendor-snippet", naiveMiddleware(sm, vendorSecret)(readNaive), benchEmail},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			req := sessionRequest(b, sm, c.email)
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.h)
+				c.handler.ServeHTTP(w, req)
+			}
+		})
+	}
+}
+
+func BenchmarkEmbed(b *testing.B) {
+	sm := scs.New()
+	kit, err := New(Config{Secret: vendorSecret, Sessions: sm, ProjectKey: "ab12cd34",
+		Nonce: func(*http.Request) string { return "cmFuZG9tLW5vbmNl" }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, signedIn := range []bool{true, false} {
+		name, email := "signed-in", benchEmail
+		if !signedIn {
+			name, email = "anonymous", ""
+		}
+		b.Run(name, func(b *testing.B) {
+			var r *http.Request
+			kit.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, req *http.Request) { r = req })).
+				ServeHTTP(&discardWriter{h: http.Header{}}, sessionRequest(b, sm, email))
+			FromRequest(r) // sign once up front: this measures rendering
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := kit.Embed(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkIdentityHandler(b *testing.B) {
+	sm := scs.New()
+	kit, err := New(Config{Secret: vendorSecret, Sessions: sm})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := kit.Middleware(kit.IdentityHandler())
+	req := sessionRequest(b, sm, benchEmail)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("Sec-Fetch-Mode", "cors")
+	req.Header.Set("Sec-Fetch-Dest", "empty")
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, req)
+	}
+}

@@ -1,0 +1,60 @@
+package prefinery
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// referenceRender executes the template itself, as the compiled path claims to.
+func referenceRender(t testing.TB, kit *Kit, tmpl int, r *http.Request) string {
+	t.Helper()
+	data := snippetData{Nonce: kit.validNonce(r)}
+	if tmpl != authenticateTemplate {
+		data.Src = kit.loaderURL
+	}
+	if tmpl != loaderTemplate {
+		if id, ok := FromRequest(r); ok {
+			data.Identity = id
+		} else if tmpl == authenticateTemplate {
+			return ""
+		}
+	}
+	var b strings.Builder
+	require.NoError(t, snippets.ExecuteTemplate(&b, templateNames[tmpl], data))
+	return b.String()
+}
+
+// TestCompiledMatchesTemplate checks the compiled snippets against executing
+// html/template, for every template, kind, nonce alphabet and hostile identifier.
+func TestCompiledMatchesTemplate(t *testing.T) {
+	nonces := []string{"", "abcXYZ0189", "a+b/c=", "++++", "-_-_", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=="}
+	identifiers := append([]string{""}, hostileIdentifiers...)
+	for _, kind := range []Kind{Email, ReferralCode, ID} {
+		for _, loader := range []string{"", "/static/w.js"} {
+			for _, nonce := range nonces {
+				kit := newSnippetKit(t, func(c *Config) {
+					c.Kind = kind
+					c.Nonce = func(*http.Request) string { return nonce }
+					if loader != "" {
+						c.WidgetURL = loader
+					}
+				})
+				for _, id := range identifiers {
+					for tmpl := range templateCount {
+						got := renderFor(t, kit, id, func(r *http.Request) string {
+							h, err := kit.render(r, tmpl)
+							require.NoError(t, err)
+							return string(h)
+						})
+						want := renderFor(t, kit, id, func(r *http.Request) string { return referenceRender(t, kit, tmpl, r) })
+						assert.Equal(t, want, got, "template %s, kind %s, nonce %q, identifier %q", templateNames[tmpl], kind, nonce, id)
+					}
+				}
+			}
+		}
+	}
+}
