@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"unicode"
+
+	"github.com/prefinerykit/prefinery"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0 // signatures printed, or -verify matched
+	exitMismatch = 1 // -verify did not match
+	exitUsage    = 2 // bad usage, missing or unusable secret, unreadable input
+)
+
+const secretEnv = "PREFINERY_IDENTITY_SECRET"
+
+const usage = `Usage:
+  prefinery-sign [-kind KIND] [-json] [-secret-file PATH] IDENTIFIER...
+  prefinery-sign [-kind KIND] [-json] [-secret-file PATH] [-] < identifiers.txt
+  prefinery-sign [-secret-file PATH] -verify SIGNATURE IDENTIFIER
+
+Computes Prefinery Identity Verification signatures (lowercase hex
+HMAC-SHA256 of the identifier under the project's secret), with the code the
+prefinery kit runs, or checks one.
+
+The secret is read from the environment variable PREFINERY_IDENTITY_SECRET or
+from the file given with -secret-file (one trailing newline is ignored). It is
+never accepted as a flag value and never printed.
+
+Output: one "identifier<TAB>signature" line per identifier; with -json, one
+object per line, exactly as prefinery('authenticateUser', ...) takes it.
+With no IDENTIFIER, or "-", identifiers are read from standard input, one a
+line (so a CSV column can be piped through it).
+
+Flags:
+%s
+Examples:
+  export PREFINERY_IDENTITY_SECRET="$(cat ~/.secrets/prefinery)"
+  prefinery-sign user@example.com
+  prefinery-sign -json user@example.com
+  prefinery-sign -kind referral_code -secret-file /run/secrets/prefinery AB12CD
+  cut -d, -f2 users.csv | prefinery-sign -
+  prefinery-sign -verify 8c1fea38...907e user@example.com
+
+Exit codes: 0 ok, 1 mismatch (-verify), 2 usage or configuration error.
+`
+
+// run is the whole command, testable in-process.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	fs := flag.NewFlagSet("prefinery-sign", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	kindName := fs.String("kind", string(prefinery.Email), "identifier kind: email, referral_code or id")
+	asJSON := fs.Bool("json", false, "print {\"<kind>\":\"…\",\"signature\":\"…\"} objects, one a line")
+	secretFile := fs.String("secret-file", "", "read the secret from `PATH` instead of $"+secretEnv)
+	verify := fs.String("verify", "", "check `SIGNATURE` against the single IDENTIFIER; exit 0 if it matches, 1 if not")
+	printUsage := func(w io.Writer) {
+		var flags strings.Builder
+		fs.SetOutput(&flags)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+		fmt.Fprintf(w, usage, flags.String())
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout)
+			return exitOK
+		}
+		if strings.Contains(err.Error(), "-secret") && !strings.Contains(err.Error(), "-secret-file") {
+			fmt.Fprintln(stderr, "prefinery-sign: the secret is never taken as a flag value (it would land in the shell history and ps); set "+secretEnv+" or use -secret-file PATH")
+			return exitUsage
+		}
+		fmt.Fprintln(stderr, "prefinery-sign:", err)
+		fmt.Fprintln(stderr, "Run prefinery-sign -h for usage.")
+		return exitUsage
+	}
+	kind := prefinery.Kind(*kindName)
+	switch kind {
+	case prefinery.Email, prefinery.ReferralCode, prefinery.ID:
+	default:
+		fmt.Fprintf(stderr, "prefinery-sign: -kind %q: want email, referral_code or id\n", *kindName)
+		return exitUsage
+	}
+
+	signer, err := loadSigner(*secretFile, lookupEnv, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "prefinery-sign:", err)
+		return exitUsage
+	}
+
+	if *verify != "" {
+		if fs.NArg() != 1 || fs.Arg(0) == "-" {
+			fmt.Fprintln(stderr, "prefinery-sign: -verify takes exactly one IDENTIFIER argument")
+			return exitUsage
+		}
+		return verifyOne(signer, kind, *verify, fs.Arg(0), stdout, stderr)
+	}
+
+	identifiers := fs.Args()
+	if len(identifiers) == 0 || (len(identifiers) == 1 && identifiers[0] == "-") {
+		var err error
+		if identifiers, err = readLines(stdin); err != nil {
+			fmt.Fprintln(stderr, "prefinery-sign: reading standard input:", err)
+			return exitUsage
+		}
+	}
+	code := exitOK
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	for _, identifier := range identifiers {
+		warn(stderr, kind, identifier)
+		id := prefinery.Identity{Kind: kind, Value: identifier, Signature: signer.Sign(identifier)}
+		if !*asJSON {
+			fmt.Fprintf(out, "%s\t%s\n", identifier, id.Signature)
+			continue
+		}
+		b, err := id.MarshalJSON()
+		if err != nil {
+			fmt.Fprintf(stderr, "prefinery-sign: %q: %v\n", identifier, err)
+			code = exitUsage
+			continue
+		}
+		out.Write(b)
+		out.WriteByte('\n')
+	}
+	return code
+}
+
+// loadSigner reads the secret from the file or the environment. Warnings from
+// the kit (a group-readable secret file) go to stderr.
+func loadSigner(secretFile string, lookupEnv func(string) (string, bool), stderr io.Writer) (*prefinery.Signer, error) {
+	var (
+		secret string
+		err    error
+	)
+	if secretFile != "" {
+		prev := slog.Default()
+		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, nil)))
+		secret, err = prefinery.SecretFromFile(secretFile)
+		slog.SetDefault(prev)
+	} else {
+		v, ok := lookupEnv(secretEnv)
+		if !ok || strings.TrimRight(v, "\r\n") == "" {
+			return nil, fmt.Errorf("no secret: set %s (copied from Prefinery's project settings) or use -secret-file PATH", secretEnv)
+		}
+		secret = strings.TrimRight(v, "\r\n")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return prefinery.NewSigner(secret)
+}
+
+// verifyOne checks signature and explains a mismatch.
+func verifyOne(signer *prefinery.Signer, kind prefinery.Kind, signature, identifier string, stdout, stderr io.Writer) int {
+	warn(stderr, kind, identifier)
+	if signer.Verify(identifier, signature) {
+		fmt.Fprintln(stdout, "ok")
+		return exitOK
+	}
+	fmt.Fprintln(stdout, "mismatch")
+	fmt.Fprintf(stderr, "The signature is not %s's signature under this secret. Common causes:\n", quote(identifier))
+	if len(signature) != prefinery.SignatureLength {
+		fmt.Fprintf(stderr, "  - it is %d characters long; a signature is %d hex characters\n", len(signature), prefinery.SignatureLength)
+	}
+	if t := strings.TrimSpace(identifier); t != identifier && t != "" && signer.Verify(t, signature) {
+		fmt.Fprintf(stderr, "  - it IS the signature of %s: the identifier differs only in surrounding whitespace\n", quote(t))
+	}
+	if l := strings.ToLower(identifier); l != identifier && signer.Verify(l, signature) {
+		fmt.Fprintf(stderr, "  - it IS the signature of %s: the identifier differs only in letter case\n", quote(l))
+	}
+	fmt.Fprintln(stderr, "  - whitespace or letter case in the identifier differs from what was signed (the kit signs bytes exactly)")
+	fmt.Fprintln(stderr, "  - the secret differs: another project's, or rotated (regenerated) in Prefinery since")
+	fmt.Fprintln(stderr, "  - the signature was computed for another identifier kind or value")
+	fmt.Fprintln(stderr, "  (upper-case hex is fine: signatures are compared case-insensitively)")
+	return exitMismatch
+}
+
+// warn points out what most often causes a 403, without changing the identifier.
+func warn(stderr io.Writer, kind prefinery.Kind, identifier string) {
+	if strings.TrimSpace(identifier) != identifier {
+		fmt.Fprintf(stderr, "warning: %s has leading or trailing whitespace; it is signed as is\n", quote(identifier))
+	}
+	if kind == prefinery.Email && strings.IndexFunc(identifier, unicode.IsUpper) >= 0 {
+		fmt.Fprintf(stderr, "warning: %s has upper-case letters; Prefinery must have the address in exactly this case\n", quote(identifier))
+	}
+	if identifier == "" {
+		fmt.Fprintln(stderr, "warning: an empty identifier; the kit never signs one")
+	}
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+// readLines returns the lines of r without their line endings (LF or CRLF).
+func readLines(r io.Reader) ([]string, error) {
+	var lines []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		lines = append(lines, strings.TrimSuffix(sc.Text(), "\r"))
+	}
+	return lines, sc.Err()
+}

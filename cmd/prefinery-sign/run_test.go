@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prefinerykit/prefinery"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const testSecret = "aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw"
+
+// vendor vectors from testdata/vectors (Node/Python/Ruby/PHP agree).
+const sigUser = "77a363130290d42d905b3300cb9fa49b7f484e56300157c899a538ca5bca12b3" // user@example.com
+
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+}
+
+var withSecret = env(map[string]string{secretEnv: testSecret})
+
+func sign(t *testing.T, id string) string {
+	s, err := prefinery.NewSigner(testSecret)
+	require.NoError(t, err)
+	return s.Sign(id)
+}
+
+func TestRun(t *testing.T) {
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "secret")
+	require.NoError(t, os.WriteFile(secretFile, []byte(testSecret+"\n"), 0o600))
+	looseFile := filepath.Join(dir, "loose")
+	require.NoError(t, os.WriteFile(looseFile, []byte(testSecret+"\n"), 0o644))
+	otherSecretFile := filepath.Join(dir, "other")
+	require.NoError(t, os.WriteFile(otherSecretFile, []byte("another-project-secret-0123456789\n"), 0o600))
+	noEnv := env(nil)
+
+	tests := []struct {
+		name       string
+		args       []string
+		stdin      string
+		env        func(string) (string, bool)
+		wantCode   int
+		wantOut    string // exact stdout, unless wantOutHas is set
+		wantOutHas string
+		wantErrHas []string
+		noErr      bool
+	}{
+		{name: "one identifier", args: []string{"user@example.com"}, env: withSecret, wantOut: "user@example.com\t" + sigUser + "\n", noErr: true},
+		{name: "several identifiers", args: []string{"a@x.com", "b@x.com"}, env: withSecret,
+			wantOut: "a@x.com\t" + sign(t, "a@x.com") + "\nb@x.com\t" + sign(t, "b@x.com") + "\n"},
+		{name: "stdin with dash", args: []string{"-"}, stdin: "user@example.com\r\nb@x.com\n", env: withSecret,
+			wantOut: "user@example.com\t" + sigUser + "\nb@x.com\t" + sign(t, "b@x.com") + "\n"},
+		{name: "stdin without args", stdin: "user@example.com\n", env: withSecret, wantOut: "user@example.com\t" + sigUser + "\n"},
+		{name: "empty stdin", stdin: "", env: withSecret, wantOut: ""},
+		{name: "json", args: []string{"-json", "user@example.com"}, env: withSecret,
+			wantOut: `{"email":"user@example.com","signature":"` + sigUser + `"}` + "\n"},
+		{name: "json referral code", args: []string{"-json", "-kind", "referral_code", "AB12"}, env: withSecret,
+			wantOut: `{"referral_code":"AB12","signature":"` + sign(t, "AB12") + `"}` + "\n"},
+		{name: "json id", args: []string{"-json", "-kind=id", "42"}, env: withSecret,
+			wantOut: `{"id":"42","signature":"` + sign(t, "42") + `"}` + "\n"},
+		{name: "json html-safe", args: []string{"-json", "</script>@x.com"}, env: withSecret,
+			wantOut: `{"email":"\u003c/script\u003e@x.com","signature":"` + sign(t, "</script>@x.com") + `"}` + "\n"},
+		{name: "json refuses invalid utf-8", args: []string{"-json", "a\xffb"}, env: withSecret, wantCode: 2, wantOut: "", wantErrHas: []string{"not valid UTF-8"}},
+		{name: "unknown kind", args: []string{"-kind", "uuid", "x"}, env: withSecret, wantCode: 2, wantErrHas: []string{"-kind"}},
+		{name: "secret file", args: []string{"-secret-file", secretFile, "user@example.com"}, env: noEnv, wantOut: "user@example.com\t" + sigUser + "\n", noErr: true},
+		{name: "secret file over env", args: []string{"-secret-file", secretFile, "user@example.com"}, env: env(map[string]string{secretEnv: "another-project-secret-0123456789"}), wantOut: "user@example.com\t" + sigUser + "\n"},
+		{name: "loose secret file warns", args: []string{"-secret-file", looseFile, "user@example.com"}, env: noEnv, wantOut: "user@example.com\t" + sigUser + "\n", wantErrHas: []string{"readable by group or others"}},
+		{name: "missing secret file", args: []string{"-secret-file", filepath.Join(dir, "nope"), "x"}, env: noEnv, wantCode: 2, wantErrHas: []string{"no such file"}},
+		{name: "no secret", args: []string{"x"}, env: noEnv, wantCode: 2, wantErrHas: []string{"no secret", secretEnv, "-secret-file"}},
+		{name: "blank secret", args: []string{"x"}, env: env(map[string]string{secretEnv: "\n"}), wantCode: 2, wantErrHas: []string{"no secret"}},
+		{name: "short secret", args: []string{"x"}, env: env(map[string]string{secretEnv: "short"}), wantCode: 2, wantErrHas: []string{"shorter than the minimum"}},
+		{name: "secret as flag refused", args: []string{"-secret", testSecret, "x"}, env: noEnv, wantCode: 2, wantErrHas: []string{"never taken as a flag value"}},
+		{name: "secret as flag= refused", args: []string{"-secret=" + testSecret, "x"}, env: noEnv, wantCode: 2, wantErrHas: []string{"never taken as a flag value"}},
+		{name: "unknown flag", args: []string{"-frobnicate"}, env: withSecret, wantCode: 2, wantErrHas: []string{"-frobnicate", "-h"}},
+		{name: "help", args: []string{"-h"}, env: noEnv, wantOutHas: "Exit codes: 0 ok, 1 mismatch (-verify), 2 usage"},
+		{name: "verify ok", args: []string{"-verify", sigUser, "user@example.com"}, env: withSecret, wantOut: "ok\n", noErr: true},
+		{name: "verify upper-case hex", args: []string{"-verify", strings.ToUpper(sigUser), "user@example.com"}, env: withSecret, wantOut: "ok\n"},
+		{name: "verify mismatch", args: []string{"-verify", sigUser, "other@example.com"}, env: withSecret, wantCode: 1, wantOut: "mismatch\n",
+			wantErrHas: []string{"whitespace or letter case", "rotated", "upper-case hex is fine"}},
+		{name: "verify finds whitespace", args: []string{"-verify", sigUser, " user@example.com "}, env: withSecret, wantCode: 1, wantOut: "mismatch\n",
+			wantErrHas: []string{"differs only in surrounding whitespace", "leading or trailing whitespace"}},
+		{name: "verify finds case", args: []string{"-verify", sigUser, "User@Example.com"}, env: withSecret, wantCode: 1, wantOut: "mismatch\n",
+			wantErrHas: []string{"differs only in letter case", "upper-case letters"}},
+		{name: "verify wrong secret", args: []string{"-secret-file", otherSecretFile, "-verify", sigUser, "user@example.com"}, env: noEnv, wantCode: 1, wantOut: "mismatch\n", wantErrHas: []string{"secret differs"}},
+		{name: "verify short signature", args: []string{"-verify", "abc", "user@example.com"}, env: withSecret, wantCode: 1, wantOut: "mismatch\n", wantErrHas: []string{"3 characters long"}},
+		{name: "verify needs one identifier", args: []string{"-verify", sigUser}, env: withSecret, wantCode: 2, wantErrHas: []string{"exactly one IDENTIFIER"}},
+		{name: "verify two identifiers", args: []string{"-verify", sigUser, "a", "b"}, env: withSecret, wantCode: 2, wantErrHas: []string{"exactly one IDENTIFIER"}},
+		{name: "warns on whitespace, signs as is", args: []string{" user@example.com"}, env: withSecret,
+			wantOut: " user@example.com\t" + sign(t, " user@example.com") + "\n", wantErrHas: []string{"leading or trailing whitespace"}},
+		{name: "warns on upper-case email", args: []string{"User@example.com"}, env: withSecret,
+			wantOut: "User@example.com\t" + sign(t, "User@example.com") + "\n", wantErrHas: []string{"upper-case letters"}},
+		{name: "no case warning for referral codes", args: []string{"-kind", "referral_code", "ABC"}, env: withSecret,
+			wantOut: "ABC\t" + sign(t, "ABC") + "\n", noErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tt.args, strings.NewReader(tt.stdin), &stdout, &stderr, tt.env)
+			assert.Equal(t, tt.wantCode, code, "exit code; stderr: %s", stderr.String())
+			if tt.wantOutHas != "" {
+				assert.Contains(t, stdout.String(), tt.wantOutHas)
+			} else {
+				assert.Equal(t, tt.wantOut, stdout.String())
+			}
+			for _, want := range tt.wantErrHas {
+				assert.Contains(t, stderr.String(), want)
+			}
+			if tt.noErr {
+				assert.Empty(t, stderr.String())
+			}
+			assert.NotContains(t, stdout.String()+stderr.String(), testSecret, "the secret is never printed")
+			assert.NotContains(t, stdout.String()+stderr.String(), "another-project-secret")
+		})
+	}
+}
+
+// TestBinary builds the real command and runs it the way a user would.
+func TestBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a binary; skipped with -short")
+	}
+	bin := filepath.Join(t.TempDir(), "prefinery-sign")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	cmd := exec.Command(bin, "-json", "-")
+	cmd.Env = append(os.Environ(), secretEnv+"="+testSecret)
+	cmd.Stdin = strings.NewReader("user@example.com\n")
+	got, err := cmd.Output()
+	require.NoError(t, err)
+	assert.Equal(t, `{"email":"user@example.com","signature":"`+sigUser+`"}`+"\n", string(got))
+
+	cmd = exec.Command(bin, "-verify", sigUser, "other@example.com")
+	cmd.Env = append(os.Environ(), secretEnv+"="+testSecret)
+	out, err = cmd.Output()
+	var exitErr *exec.ExitError
+	require.ErrorAs(t, err, &exitErr)
+	assert.Equal(t, 1, exitErr.ExitCode())
+	assert.Equal(t, "mismatch\n", string(out))
+
+	cmd = exec.Command(bin, "x")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	err = cmd.Run()
+	require.ErrorAs(t, err, &exitErr)
+	assert.Equal(t, 2, exitErr.ExitCode(), "a missing secret exits 2")
+}
