@@ -29,7 +29,8 @@ func identifierProblem(s string, max int) string {
 	if len(s) > max {
 		return fmt.Sprintf("the identifier is %d bytes, over the limit of %d", len(s), max)
 	}
-	for i := 0; i < len(s); {
+	i := asciiPrefix(s)
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 || c == 0x7f {
@@ -48,4 +49,27 @@ func identifierProblem(s string, max int) string {
 		i += size
 	}
 	return ""
+}
+
+// asciiPrefix returns the length of the longest prefix of s, in whole 8-byte
+// words, that is printable ASCII (0x20 to 0x7e), checking a word at a time.
+// The byte loop in identifierProblem takes over from there.
+func asciiPrefix(s string) int {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		nonASCII := x & high
+		control := (x - 0x20*ones) & ^x & high                    // a byte below 0x20
+		del := ((x ^ 0x7f*ones) - ones) & ^(x ^ 0x7f*ones) & high // a byte equal to 0x7f
+		if nonASCII|control|del != 0 {
+			break
+		}
+	}
+	return i
 }

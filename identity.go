@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"unsafe"
 )
 
 // Kind names which identifier the kit signs. Its values are the parameter
@@ -87,8 +88,9 @@ type lazyIdentity struct {
 	signer *Signer
 	onSign func() // test hook: counts HMAC computations; nil in production
 
-	once sync.Once
-	sig  string
+	once   sync.Once
+	sig    string
+	sigBuf [SignatureLength]byte // backs sig: signing allocates nothing
 }
 
 // identity returns the identity, signing it on first use.
@@ -97,7 +99,10 @@ func (l *lazyIdentity) identity() Identity {
 		if l.onSign != nil {
 			l.onSign()
 		}
-		l.sig = l.signer.Sign(l.value)
+		// sig aliases sigBuf, which is written once, here, before sig is
+		// published by once, and never again; the string is immutable.
+		l.signer.AppendSign(l.sigBuf[:0], l.value)
+		l.sig = unsafe.String(&l.sigBuf[0], len(l.sigBuf))
 	})
 	return Identity{Kind: l.kind, Value: l.value, Signature: l.sig}
 }

@@ -160,11 +160,9 @@ type requestWithIdentity struct {
 // markPrivate keeps shared caches from storing a response that may carry a
 // signature, without weakening a stricter directive the app already set.
 func (k *Kit) markPrivate(h http.Header) {
-	if v := h["Cache-Control"]; len(v) > 0 {
-		for _, cc := range v {
-			if hasDirective(cc, "private") || hasDirective(cc, "no-store") {
-				return
-			}
+	for _, cc := range h["Cache-Control"] {
+		if hasDirective(cc, "private") || hasDirective(cc, "no-store") {
+			return
 		}
 	}
 	h["Cache-Control"] = k.cacheControl

@@ -36,6 +36,11 @@ type Options struct {
 	ProjectKey string              // Prefinery project key; "" loads the offline stand-in
 	Sessions   *scs.SessionManager // session manager; nil means a new one on memstore
 	Logger     *slog.Logger        // nil means slog.Default()
+
+	// WithoutKitMiddleware leaves kit.Middleware out of the chain, so no page
+	// knows the signed-in user for Prefinery (no authenticateUser call). It
+	// exists to measure the kit's cost: the same app with and without it.
+	WithoutKitMiddleware bool
 }
 
 // App is the assembled demo.
@@ -89,7 +94,7 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &site{kit: kit, pages: pages, standIn: standIn, log: logger}
+	s := &site{kit: kit, sessions: sessions, pages: pages, standIn: standIn, log: logger}
 
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
@@ -106,7 +111,10 @@ func New(opts Options) (*App, error) {
 	mux.Handle("/prefinery/identity", kit.IdentityHandler())
 
 	csrf := http.NewCrossOriginProtection() // refuses cross-origin POSTs (login, logout)
-	chain := alice.New(withCSP, csrf.Handler, sessions.LoadAndSave, kit.Middleware)
+	chain := alice.New(withCSP, csrf.Handler, sessions.LoadAndSave)
+	if !opts.WithoutKitMiddleware {
+		chain = chain.Append(kit.Middleware)
+	}
 	return &App{Handler: chain.Then(mux), Kit: kit, Sessions: sessions, StandIn: standIn}, nil
 }
 
@@ -126,10 +134,11 @@ func withCSP(next http.Handler) http.Handler {
 
 // site holds the handlers.
 type site struct {
-	kit     *prefinery.Kit
-	pages   map[string]*template.Template
-	standIn bool
-	log     *slog.Logger
+	kit      *prefinery.Kit
+	sessions *scs.SessionManager
+	pages    map[string]*template.Template
+	standIn  bool
+	log      *slog.Logger
 }
 
 // pageData is what every template receives.
@@ -143,9 +152,11 @@ type pageData struct {
 	Embedded bool   // the layout renders the full embed snippet
 }
 
+// data is the page data common to every page. The signed-in user is the
+// app's own business (its session); the kit reads the same key.
 func (s *site) data(r *http.Request, title string) pageData {
-	id, _ := prefinery.FromRequest(r)
-	return pageData{Title: title, Request: r, User: id.Value, StandIn: s.standIn, Embedded: true}
+	user := s.sessions.GetString(r.Context(), prefinery.DefaultSessionKey)
+	return pageData{Title: title, Request: r, User: user, StandIn: s.standIn, Embedded: true}
 }
 
 func (s *site) render(w http.ResponseWriter, status int, page string, data pageData) {

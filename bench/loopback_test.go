@@ -1,0 +1,71 @@
+package bench
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prefinerykit/prefinery/examples/basic/app"
+)
+
+// BenchmarkLoopback drives the example app over a real HTTP server on
+// loopback, with and without the kit's middleware: signed-in users fetching
+// their account page (which renders the embed snippet and authenticateUser
+// call). Requests/s = 1e9 / (ns/op). Bounded by b.N and -benchtime.
+func BenchmarkLoopback(b *testing.B) {
+	for _, withKit := range []bool{true, false} {
+		name := "with-kit"
+		if !withKit {
+			name = "without-kit"
+		}
+		b.Run(name, func(b *testing.B) {
+			demo, err := app.New(app.Options{Secret: secret, WithoutKitMiddleware: !withKit})
+			if err != nil {
+				b.Fatal(err)
+			}
+			srv := httptest.NewServer(demo.Handler)
+			defer srv.Close()
+			transport := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute}
+			defer transport.CloseIdleConnections()
+
+			// 32 signed-in users, each with its own cookie jar.
+			const users = 32
+			clients := make([]*http.Client, users)
+			for i := range clients {
+				jar, _ := cookiejar.New(nil)
+				clients[i] = &http.Client{Jar: jar, Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+				res, err := clients[i].PostForm(srv.URL+"/login", url.Values{"email": {"load" + strconv.Itoa(i) + "@example.com"}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				res.Body.Close()
+			}
+			var next atomic.Int64
+			b.ReportAllocs()
+			b.SetParallelism(4) // 4×GOMAXPROCS concurrent clients
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					c := clients[next.Add(1)%users]
+					res, err := c.Get(srv.URL + "/account")
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != http.StatusOK {
+						b.Errorf("status %d", res.StatusCode)
+						return
+					}
+				}
+			})
+		})
+	}
+}
