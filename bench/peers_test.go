@@ -102,7 +102,6 @@ func BenchmarkPeers(b *testing.B) {
 	}
 }
 
-
 // BenchmarkPeersAlone measures each middleware on its own, without the scs
 // LoadAndSave in front whose session decoding (≈15 µs, ±5%) drowns
 // sub-microsecond differences: the kit gets a request whose context already
