@@ -37,6 +37,9 @@ type Options struct {
 	Sessions   *scs.SessionManager // session manager; nil means a new one on memstore
 	Logger     *slog.Logger        // nil means slog.Default()
 
+	// MaxIdentifierLength is passed to the kit (0: the kit's default, 320 bytes).
+	MaxIdentifierLength int
+
 	// WithoutKitMiddleware leaves kit.Middleware out of the chain, so no page
 	// knows the signed-in user for Prefinery (no authenticateUser call). It
 	// exists to measure the kit's cost: the same app with and without it.
@@ -76,7 +79,8 @@ func New(opts Options) (*App, error) {
 			n, _ := r.Context().Value(nonceKey{}).(string)
 			return n
 		},
-		ErrorLog: logger,
+		ErrorLog:            logger,
+		MaxIdentifierLength: opts.MaxIdentifierLength,
 	}
 	standIn := opts.ProjectKey == ""
 	if standIn {
