@@ -3,12 +3,12 @@ module github.com/prefinerykit/prefinery
 go 1.26.0
 
 require (
+	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
 	github.com/alexedwards/scs/v2 v2.9.0
+	github.com/gomodule/redigo v1.9.3
 	github.com/justinas/alice v1.2.0
 	github.com/stretchr/testify v1.12.1
+	golang.org/x/net v0.62.0
 )
 
-require (
-	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/net v0.62.0 // indirect
-)
+require go.yaml.in/yaml/v3 v3.0.5 // indirect

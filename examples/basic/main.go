@@ -37,6 +37,7 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("basic", flag.ContinueOnError)
 	addr := fs.String("addr", defaultAddr(), "address to listen on (env PORT sets the port on 127.0.0.1)")
+	redisURL := fs.String("redis", os.Getenv("REDIS_URL"), "keep sessions in Redis at `URL` (redis://127.0.0.1:6379/0; env REDIS_URL) so several instances share them; empty keeps them in memory")
 	projectKey := fs.String("project-key", os.Getenv("PREFINERY_PROJECT_KEY"), "Prefinery project key for the real widget (env PREFINERY_PROJECT_KEY); empty loads the offline stand-in")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -54,7 +55,18 @@ func run(args []string) error {
 		logger.Warn("PREFINERY_IDENTITY_SECRET is not set: using the built-in DEMO secret, whose signatures Prefinery will reject")
 	}
 
-	demo, err := app.New(app.Options{Secret: secret, ProjectKey: *projectKey, Logger: logger})
+	opts := app.Options{Secret: secret, ProjectKey: *projectKey, Logger: logger}
+	sessionsIn := "memory (one instance)"
+	if *redisURL != "" {
+		store, pool, err := app.RedisStore(*redisURL)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		opts.Sessions = app.NewSessions(store)
+		sessionsIn = "Redis (shared by every instance using it)"
+	}
+	demo, err := app.New(opts)
 	if err != nil {
 		return err
 	}
@@ -75,7 +87,7 @@ func run(args []string) error {
 	if demo.StandIn {
 		widget = "the offline widget stand-in (set -project-key for the real one)"
 	}
-	fmt.Printf("prefinery demo: open http://%s/ (using %s; Ctrl-C to stop)\n", ln.Addr(), widget)
+	fmt.Printf("prefinery demo: open http://%s/ (using %s; sessions in %s; Ctrl-C to stop)\n", ln.Addr(), widget, sessionsIn)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/justinas/alice"
@@ -34,7 +33,7 @@ const StandInPath = "/static/prefinery-standin.js"
 type Options struct {
 	Secret     string              // the Identity Verification Secret (required)
 	ProjectKey string              // Prefinery project key; "" loads the offline stand-in
-	Sessions   *scs.SessionManager // session manager; nil means a new one on memstore
+	Sessions   *scs.SessionManager // session manager; nil means NewSessions(nil): memstore
 	Logger     *slog.Logger        // nil means slog.Default()
 
 	// MaxIdentifierLength is passed to the kit (0: the kit's default, 320 bytes).
@@ -64,12 +63,7 @@ func New(opts Options) (*App, error) {
 	}
 	sessions := opts.Sessions
 	if sessions == nil {
-		sessions = scs.New()
-		sessions.Lifetime = 12 * time.Hour
-		sessions.Cookie.HttpOnly = true
-		sessions.Cookie.SameSite = http.SameSiteLaxMode
-		// Cookie.Secure stays false so the demo works on http://127.0.0.1;
-		// set it to true in production (HTTPS).
+		sessions = NewSessions(nil)
 	}
 
 	cfg := prefinery.Config{
