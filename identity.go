@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"unsafe"
 )
 
 // Kind names which identifier the kit signs. Its values are the parameter
@@ -88,9 +87,8 @@ type lazyIdentity struct {
 	signer *Signer
 	onSign func() // test hook: counts HMAC computations; nil in production
 
-	once   sync.Once
-	sig    string
-	sigBuf [SignatureLength]byte // backs sig: signing allocates nothing
+	once sync.Once
+	sig  string
 }
 
 // identity returns the identity, signing it on first use.
@@ -99,10 +97,7 @@ func (l *lazyIdentity) identity() Identity {
 		if l.onSign != nil {
 			l.onSign()
 		}
-		// sig aliases sigBuf, which is written once, here, before sig is
-		// published by once, and never again; the string is immutable.
-		l.signer.AppendSign(l.sigBuf[:0], l.value)
-		l.sig = unsafe.String(&l.sigBuf[0], len(l.sigBuf))
+		l.sig = l.signer.Sign(l.value)
 	})
 	return Identity{Kind: l.kind, Value: l.value, Signature: l.sig}
 }

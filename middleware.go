@@ -141,20 +141,23 @@ func (m *identityMiddleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k.markPrivate(w.Header())
-	// One allocation holds the request copy and its context with the lazy
-	// identity: WithContext is inlined, so its own copy stays on the stack.
+	// One allocation holds the request copy, its context with the lazy
+	// identity and the response writer that keeps the response private:
+	// WithContext is inlined, so its own copy stays on the stack.
 	b := &requestWithIdentity{}
 	b.ctx.Context = r.Context()
 	b.ctx.lazy = lazyIdentity{kind: k.kind, value: identifier, signer: k.signer.Load(), onSign: k.onSign}
 	b.req = *r.WithContext(&b.ctx)
-	m.next.ServeHTTP(w, &b.req)
+	b.w = privateWriter{ResponseWriter: w, kit: k}
+	m.next.ServeHTTP(&b.w, &b.req)
 }
 
-// requestWithIdentity is the request the middleware passes on, allocated
-// together with its context.
+// requestWithIdentity is what the middleware passes on for a signed-in user,
+// allocated as one.
 type requestWithIdentity struct {
 	req http.Request
 	ctx identityContext
+	w   privateWriter
 }
 
 // markPrivate keeps shared caches from storing a response that may carry a

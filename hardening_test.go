@@ -1,0 +1,264 @@
+package prefinery
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/justinas/alice"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestNoNormalisation: look-alike identifiers that strings.ToLower would merge
+// stay distinct users with distinct signatures, and are emitted as signed.
+func TestNoNormalisation(t *testing.T) {
+	pairs := [][2]string{
+		{"\u212a@x.com", "k@x.com"},        // Kelvin sign vs k
+		{"\u0130nfo@x.com", "info@x.com"},  // dotted capital I vs i
+		{"User@x.com", "user@x.com"},       // case
+		{" user@x.com", "user@x.com"},      // whitespace
+		{"e\u0301@x.com", "\u00e9@x.com"},  // decomposed vs precomposed é
+		{"user@x.com\u200b", "user@x.com"}, // zero-width space
+		{"ｕｓｅｒ@x.com", "user@x.com"},       // full-width
+	}
+	kit := newSnippetKit(t, nil)
+	for _, p := range pairs {
+		a := renderFor(t, kit, p[0], func(r *http.Request) string { id, _ := FromRequest(r); return id.Value + "\t" + id.Signature })
+		b := renderFor(t, kit, p[1], func(r *http.Request) string { id, _ := FromRequest(r); return id.Value + "\t" + id.Signature })
+		assert.Equal(t, p[0]+"\t"+kit.Sign(p[0]), a, "%q is emitted as signed", p[0])
+		assert.NotEqual(t, a, b, "%q and %q stay two users", p[0], p[1])
+	}
+}
+
+// TestCrossOriginProtectionIsNotEnough documents why the endpoint checks Fetch
+// Metadata itself: Go's CrossOriginProtection lets every GET through.
+func TestCrossOriginProtectionIsNotEnough(t *testing.T) {
+	kit, err := New(Config{Secret: testSecret, User: func(*http.Request) (string, bool) { return "v@x.com", true }})
+	require.NoError(t, err)
+	cop := http.NewCrossOriginProtection()
+	srv := httptest.NewServer(cop.Handler(kit.IdentityHandler()))
+	defer srv.Close()
+	app := &testApp{t: t, kit: kit, server: srv}
+	status, _, body := app.get(http.DefaultClient, "/", "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example")
+	assert.Equal(t, http.StatusForbidden, status, "refused by the kit, not by CrossOriginProtection")
+	assert.NotContains(t, body, "v@x.com")
+	plain := httptest.NewServer(cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "secret data") })))
+	defer plain.Close()
+	res, err := http.DefaultClient.Do(func() *http.Request {
+		req, _ := http.NewRequest(http.MethodGet, plain.URL, nil)
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		return req
+	}())
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode, "CrossOriginProtection alone lets a cross-site GET through")
+}
+
+// sharedCache is a small caching reverse proxy that behaves like a CDN which
+// ignores Vary: it caches 200 GET responses by URL unless Cache-Control says
+// private or no-store.
+type sharedCache struct {
+	mu      sync.Mutex
+	backend http.Handler
+	entries map[string]cachedResponse
+}
+
+type cachedResponse struct {
+	header http.Header
+	body   []byte
+}
+
+func (c *sharedCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	hit, ok := c.entries[r.URL.String()]
+	c.mu.Unlock()
+	if ok && r.Method == http.MethodGet {
+		for k, v := range hit.header {
+			w.Header()[k] = v
+		}
+		w.Header().Set("X-Cache", "HIT")
+		_, _ = w.Write(hit.body)
+		return
+	}
+	rec := httptest.NewRecorder()
+	c.backend.ServeHTTP(rec, r)
+	res := rec.Result()
+	cc := res.Header.Get("Cache-Control")
+	if r.Method == http.MethodGet && res.StatusCode == http.StatusOK && !hasDirective(cc, "private") && !hasDirective(cc, "no-store") {
+		c.mu.Lock()
+		c.entries[r.URL.String()] = cachedResponse{header: res.Header.Clone(), body: rec.Body.Bytes()}
+		c.mu.Unlock()
+	}
+	for k, v := range res.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(res.StatusCode)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// TestSharedCacheNeverServesAnotherUsersSignature puts two users through a
+// caching proxy: each always gets their own signature. A control page without
+// the kit shows the proxy would have leaked.
+func TestSharedCacheNeverServesAnotherUsersSignature(t *testing.T) {
+	for _, cc := range []string{"", "no-store"} {
+		t.Run("CacheControl="+cc, func(t *testing.T) {
+			sm := scs.New()
+			kit, err := New(Config{Secret: testSecret, Sessions: sm, ProjectKey: "ab12cd34", CacheControl: cc})
+			require.NoError(t, err)
+			page := func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "public, max-age=600") // an app that wants its pages cached
+				snippet, err := kit.Embed(r)
+				require.NoError(t, err)
+				_, _ = io.WriteString(w, "<html><head>"+string(snippet)+"</head></html>")
+			}
+			mux := http.NewServeMux()
+			mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+				require.NoError(t, kit.Login(r.Context(), r.FormValue("identifier")))
+			})
+			mux.HandleFunc("GET /page", page)
+			// The control page is mounted without the kit.
+			control := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "public, max-age=600")
+				_, _ = io.WriteString(w, sm.GetString(r.Context(), DefaultSessionKey))
+			}))
+			top := http.NewServeMux()
+			top.Handle("/", alice.New(sm.LoadAndSave, kit.Middleware).Then(mux))
+			top.Handle("GET /control", control)
+			cache := &sharedCache{entries: map[string]cachedResponse{}}
+			cache.backend = top
+			srv := httptest.NewServer(cache)
+			defer srv.Close()
+			app := &testApp{t: t, kit: kit, server: srv}
+			alice, bob := app.client(), app.client()
+			app.login(alice, "alice@example.com")
+			app.login(bob, "bob@example.com")
+			for range 3 {
+				for _, u := range []struct {
+					c     *http.Client
+					email string
+				}{{alice, "alice@example.com"}, {bob, "bob@example.com"}} {
+					_, h, body := app.get(u.c, "/page")
+					assert.Contains(t, body, kit.Sign(u.email), "%s gets their own signature", u.email)
+					assert.Empty(t, h.Get("X-Cache"), "never served from the shared cache")
+					want := "private"
+					if cc != "" {
+						want = cc
+					}
+					assert.Equal(t, want, h.Get("Cache-Control"))
+				}
+			}
+			// Control: the same proxy does leak a page the kit did not mark.
+			_, _, first := app.get(alice, "/control")
+			_, h, second := app.get(bob, "/control")
+			assert.Equal(t, "HIT", h.Get("X-Cache"))
+			assert.Equal(t, first, second, "the control page leaked through the cache, as expected without the kit")
+		})
+	}
+}
+
+// TestRotateUnderLoad rotates the secret while requests run (use -race):
+// every response is signed wholly with one of the secrets, and a request's
+// template and endpoint agree.
+func TestRotateUnderLoad(t *testing.T) {
+	secrets := []string{testSecret, "second-secret-0123456789abcdef", "third-secret-0123456789abcdefgh"}
+	signers := make([]*Signer, len(secrets))
+	for i, s := range secrets {
+		var err error
+		signers[i], err = NewSigner(s)
+		require.NoError(t, err)
+	}
+	kit := newSnippetKit(t, nil)
+	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := FromRequest(r)
+		snippet, _ := kit.Embed(r)
+		again, _ := FromRequest(r)
+		_, _ = io.WriteString(w, id.Value+"\t"+id.Signature+"\t"+again.Signature+"\t"+string(snippet))
+	}))
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+				require.NoError(t, kit.Rotate(secrets[i%len(secrets)]))
+			}
+		}
+	})
+	var workers sync.WaitGroup
+	for g := range 8 {
+		workers.Go(func() {
+			for i := range 300 {
+				email := "u" + strconv.Itoa(g) + "-" + strconv.Itoa(i) + "@x.com"
+				req := httptest.NewRequest(http.MethodGet, "/", nil)
+				req = req.WithContext(contextWithUser(req, email))
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				parts := strings.SplitN(rec.Body.String(), "\t", 4)
+				if !assert.Len(t, parts, 4) {
+					return
+				}
+				assert.Equal(t, parts[1], parts[2], "one signature per request")
+				assert.Contains(t, parts[3], parts[1], "the snippet carries the same signature")
+				matches := 0
+				for _, s := range signers {
+					if s.Verify(email, parts[1]) {
+						matches++
+					}
+				}
+				assert.Equal(t, 1, matches, "signed with exactly one of the secrets")
+			}
+		})
+	}
+	workers.Wait()
+	close(stop)
+	wg.Wait()
+	assert.ErrorIs(t, kit.Rotate("short"), ErrInvalidSecret, "an unusable secret is refused")
+	require.NoError(t, kit.Rotate(secrets[0]))
+	assert.True(t, signers[0].Verify("a@b.c", kit.Sign("a@b.c")), "the old secret stays after a refused rotation")
+}
+
+// TestThousandConcurrentUsers: 1,000 goroutines, each a distinct user,
+// signing and rendering at once (use -race); every response carries its own
+// user's signature and nobody else's.
+func TestThousandConcurrentUsers(t *testing.T) {
+	kit := newSnippetKit(t, func(c *Config) { c.Nonce = func(*http.Request) string { return "bm9uY2U" } })
+	endpoint := kit.Middleware(kit.IdentityHandler())
+	page := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		snippet, err := kit.Embed(r)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		_, _ = io.WriteString(w, string(snippet))
+	}))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for u := range 1000 {
+		wg.Go(func() {
+			email := "user" + strconv.Itoa(u) + "@example.com"
+			sig := kit.Sign(email)
+			<-start
+			for _, h := range []http.Handler{page, endpoint} {
+				req := httptest.NewRequest(http.MethodGet, "/", nil)
+				req = req.WithContext(context.WithValue(req.Context(), ctxUserKey{}, email))
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				body := rec.Body.Bytes()
+				assert.True(t, bytes.Contains(body, []byte(sig)), "%s gets its signature", email)
+				assert.Equal(t, 1, bytes.Count(body, []byte(`@example.com"`)), "and only its own identity")
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+}
