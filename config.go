@@ -24,7 +24,10 @@ const DefaultCacheControl = "private"
 // documented with "Default is …". [New] validates the whole Config up front.
 //
 // A Config holds the secret: it prints as redacted under every fmt verb, slog,
-// encoding/json and encoding/xml, so logging a Config never leaks it.
+// encoding/json and encoding/xml, so logging a Config never leaks it. New
+// copies what it needs, so a Config may be reused or changed afterwards; its
+// functions (User, Nonce, Skip) are called concurrently from many requests and
+// must be safe for concurrent use.
 type Config struct {
 	// Secret is the project's Identity Verification Secret, copied from
 	// Prefinery's project settings. Required; at least MinSecretLength bytes.

@@ -1,5 +1,6 @@
 module github.com/prefinerykit/prefinery
 
+// Supported: the two most recent Go releases (Go 1.26 and Go 1.27); see CHANGELOG.md.
 go 1.26.0
 
 require (

@@ -11,7 +11,8 @@ import (
 
 // Kind names which identifier the kit signs. Its values are the parameter
 // names of Prefinery's Web API, so an [Identity] marshals to exactly the object
-// that prefinery('authenticateUser', …) takes.
+// that prefinery('authenticateUser', …) takes. A Kind is a plain string value,
+// safe for concurrent use.
 type Kind string
 
 // The identifier kinds Prefinery's Web API accepts.

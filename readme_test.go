@@ -1,0 +1,123 @@
+package prefinery
+
+import (
+	"bytes"
+	"fmt"
+	"go/ast"
+	"go/format"
+	"go/parser"
+	"go/token"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// readmeHarness is the context the README's Go snippets assume: the names
+// they use without declaring (mux, secret, sessions, addr, templates, kit,
+// user) and the imports they need.
+const readmeHarness = `package main
+
+import (
+	"html/template"
+	"io/fs"
+	"log"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/alexedwards/scs/redisstore"
+	"github.com/alexedwards/scs/v2"
+	"github.com/gomodule/redigo/redis"
+	"github.com/justinas/alice"
+	"github.com/prefinerykit/prefinery"
+)
+
+var (
+	_ = template.Must
+	_ = log.Fatal
+	_ = os.Getenv
+	_ = time.Minute
+	_ = redisstore.New
+	_ = redis.DialURL
+	_ = alice.New
+)
+
+var (
+	mux       = http.NewServeMux()
+	secret    = "readme-secret-0123456789"
+	sessions  = scs.New()
+	addr      = "127.0.0.1:0"
+	templates fs.FS
+	kit       *prefinery.Kit
+	user      struct{ Email string }
+)
+
+func main() {}
+`
+
+var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```")
+
+// TestReadmeCodeCompiles compiles every Go code block of README.md.
+func TestReadmeCodeCompiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the README's code with the go command; skipped with -short")
+	}
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	blocks := goBlock.FindAllSubmatch(readme, -1)
+	require.GreaterOrEqual(t, len(blocks), 4, "the README's Go blocks")
+
+	root, err := filepath.Abs(".")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	gomod, err := os.ReadFile("go.mod")
+	require.NoError(t, err)
+	mod := strings.Replace(string(gomod), "module github.com/prefinerykit/prefinery", "module readmecheck", 1) +
+		"\nrequire github.com/prefinerykit/prefinery v0.0.0\n\nreplace github.com/prefinerykit/prefinery => " + root + "\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644))
+	sum, err := os.ReadFile("go.sum")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644))
+
+	for i, b := range blocks {
+		src := readmeHarness + wrapBlock(t, i, string(b[1]))
+		pkg := filepath.Join(dir, fmt.Sprintf("block%d", i))
+		require.NoError(t, os.MkdirAll(pkg, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(pkg, "main.go"), []byte(src), 0o644))
+	}
+	cmd := exec.Command("go", "build", "-o", os.DevNull, "./...")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "README code does not compile:\n%s", out)
+}
+
+// wrapBlock puts a statement block in a function (marking each variable it
+// declares as used) and leaves declarations at top level.
+func wrapBlock(t *testing.T, i int, block string) string {
+	t.Helper()
+	if strings.HasPrefix(strings.TrimSpace(block), "func ") {
+		return block
+	}
+	fn := fmt.Sprintf("func block%d() {\n%s\n}\n", i, block)
+	f, err := parser.ParseFile(token.NewFileSet(), "", "package p\n"+fn, 0)
+	require.NoError(t, err, "README block %d does not parse:\n%s", i, block)
+	var uses bytes.Buffer
+	for _, stmt := range f.Decls[0].(*ast.FuncDecl).Body.List {
+		if as, ok := stmt.(*ast.AssignStmt); ok && as.Tok == token.DEFINE {
+			for _, lhs := range as.Lhs {
+				if id, ok := lhs.(*ast.Ident); ok && id.Name != "_" {
+					fmt.Fprintf(&uses, "_ = %s\n", id.Name)
+				}
+			}
+		}
+	}
+	out := fmt.Sprintf("func block%d() {\n%s\n%s}\n", i, block, uses.String())
+	formatted, err := format.Source([]byte(out))
+	require.NoError(t, err)
+	return string(formatted)
+}
