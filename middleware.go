@@ -115,8 +115,9 @@ func (k *Kit) Verify(identifier, signature string) bool {
 // anything the client sent. The signature is computed lazily, at most once per
 // request, the first time the identity is read; a request with nobody signed
 // in gets no identity and pays only for the lookup. Responses to signed-in
-// users get Config.CacheControl ("private") unless they already say private or
-// no-store. With Config.AutoInsert, the embed snippet is also inserted into
+// users get Config.CacheControl ("private") when their header is written,
+// unless they already say private or no-store, even if the handler set a
+// public Cache-Control. With Config.AutoInsert, the embed snippet is also inserted into
 // HTML responses (see [Kit.AutoInsert]).
 func (k *Kit) Middleware(next http.Handler) http.Handler {
 	if k.autoInsert {
@@ -140,7 +141,6 @@ func (m *identityMiddleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.next.ServeHTTP(w, r)
 		return
 	}
-	k.markPrivate(w.Header())
 	// One allocation holds the request copy, its context with the lazy
 	// identity and the response writer that keeps the response private:
 	// WithContext is inlined, so its own copy stays on the stack.

@@ -13,7 +13,9 @@ import (
 )
 
 func TestPrivateWriterEnforcesAtWriteHeader(t *testing.T) {
-	kit, err := New(Config{Secret: testSecret, User: userFromContext})
+	signedIn, err := New(Config{Secret: testSecret, User: func(*http.Request) (string, bool) { return "a@x.com", true }})
+	require.NoError(t, err)
+	anonymous, err := New(Config{Secret: testSecret, User: func(*http.Request) (string, bool) { return "", false }})
 	require.NoError(t, err)
 	tests := []struct {
 		name    string
@@ -45,13 +47,16 @@ func TestPrivateWriterEnforcesAtWriteHeader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := httptest.NewRecorder()
-			r := httptest.NewRequest(http.MethodGet, "/", nil)
-			if tt.user != "" {
-				r = r.WithContext(contextWithUser(r, tt.user))
+			kit := signedIn
+			if tt.user == "" {
+				kit = anonymous
 			}
-			kit.Middleware(tt.handler).ServeHTTP(rec, r)
-			assert.Equal(t, tt.want, rec.Result().Header.Get("Cache-Control"))
+			srv := httptest.NewServer(kit.Middleware(tt.handler)) // a real server: 1xx are not final there
+			defer srv.Close()
+			res, err := http.Get(srv.URL)
+			require.NoError(t, err)
+			res.Body.Close()
+			assert.Equal(t, tt.want, res.Header.Get("Cache-Control"))
 		})
 	}
 }
