@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -244,10 +245,12 @@ func runInNode(t *testing.T, pages [][]string) []nodeResult {
 // result in Node: the authenticateUser call receives the identifier byte for
 // byte and nothing else runs.
 func TestHostileIdentifiersInNode(t *testing.T) {
+	// 1 KiB of mixed text: over the default limit, so this kit raises it.
+	identifiers := append(slices.Clone(hostileIdentifiers), strings.Repeat("</script>ü🎉\u2028'\"", 64)[:1024])
 	for _, kind := range []Kind{Email, ReferralCode} {
-		kit := newSnippetKit(t, func(c *Config) { c.Kind = kind })
+		kit := newSnippetKit(t, func(c *Config) { c.Kind = kind; c.MaxIdentifierLength = 2048 })
 		var pages [][]string
-		for _, id := range hostileIdentifiers {
+		for _, id := range identifiers {
 			page := "<!doctype html><html><head>" + renderFor(t, kit, id, embedOf(kit)) + "</head><body></body></html>"
 			inline, srcs := inlineScripts(t, page)
 			require.Len(t, inline, 2, "stub and authenticateUser, nothing else, for %q", id)
@@ -255,7 +258,7 @@ func TestHostileIdentifiersInNode(t *testing.T) {
 			pages = append(pages, inline)
 		}
 		for i, res := range runInNode(t, pages) {
-			id := hostileIdentifiers[i]
+			id := identifiers[i]
 			assert.Empty(t, res.Error, "%q", id)
 			assert.Nil(t, res.Pwned, "%q ran code", id)
 			require.Len(t, res.Calls, 1, "%q", id)
