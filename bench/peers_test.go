@@ -40,6 +40,36 @@ func steadyRequest(b *testing.B, handler http.Handler, prime func(*http.Request)
 	return req
 }
 
+// csrfKey is gorilla/csrf's authentication key for the benchmarks.
+var csrfKey = []byte("0123456789abcdef0123456789abcdef")
+
+// peerHandlers are the end handlers: each reads the value its middleware
+// provides, so that every middleware does its per-request work.
+type peerHandlers struct {
+	readIdentity, ignore, readCSRF, readNosurf http.Handler
+}
+
+func newPeerHandlers(b *testing.B) peerHandlers {
+	return peerHandlers{
+		readIdentity: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if id, ok := prefinery.FromRequest(r); !ok || id.Signature == "" {
+				b.Fatal("no identity")
+			}
+		}),
+		ignore: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}),
+		readCSRF: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if csrf.Token(r) == "" {
+				b.Fatal("no csrf token")
+			}
+		}),
+		readNosurf: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if nosurf.Token(r) == "" {
+				b.Fatal("no nosurf token")
+			}
+		}),
+	}
+}
+
 // BenchmarkPeers runs the kit, gorilla/csrf and nosurf on the same GET, each
 // behind scs LoadAndSave with a signed-in session, each handler reading the
 // per-request value the middleware provides. Overhead = case − scs-only.
@@ -61,32 +91,16 @@ func BenchmarkPeers(b *testing.B) {
 		}
 	}
 
-	readIdentity := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id, ok := prefinery.FromRequest(r); !ok || id.Signature == "" {
-			b.Fatal("no identity")
-		}
-	})
-	ignore := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
-	readCSRF := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if csrf.Token(r) == "" {
-			b.Fatal("no csrf token")
-		}
-	})
-	readNosurf := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if nosurf.Token(r) == "" {
-			b.Fatal("no nosurf token")
-		}
-	})
-	csrfKey := []byte("0123456789abcdef0123456789abcdef")
+	h := newPeerHandlers(b)
 	cases := []struct {
 		name    string
 		handler http.Handler
 	}{
-		{"scs-only", sm.LoadAndSave(ignore)},
-		{"scs+kit-read", sm.LoadAndSave(kit.Middleware(readIdentity))},
-		{"scs+kit-unread", sm.LoadAndSave(kit.Middleware(ignore))},
-		{"scs+gorilla-csrf", sm.LoadAndSave(csrf.Protect(csrfKey, csrf.Secure(false))(readCSRF))},
-		{"scs+nosurf", sm.LoadAndSave(nosurf.New(readNosurf))},
+		{"scs-only", sm.LoadAndSave(h.ignore)},
+		{"scs+kit-read", sm.LoadAndSave(kit.Middleware(h.readIdentity))},
+		{"scs+kit-unread", sm.LoadAndSave(kit.Middleware(h.ignore))},
+		{"scs+gorilla-csrf", sm.LoadAndSave(csrf.Protect(csrfKey, csrf.Secure(false))(h.readCSRF))},
+		{"scs+nosurf", sm.LoadAndSave(nosurf.New(h.readNosurf))},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -121,33 +135,17 @@ func BenchmarkPeersAlone(b *testing.B) {
 		loaded = r
 	})).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
 
-	readIdentity := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id, ok := prefinery.FromRequest(r); !ok || id.Signature == "" {
-			b.Fatal("no identity")
-		}
-	})
-	ignore := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
-	readCSRF := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if csrf.Token(r) == "" {
-			b.Fatal("no csrf token")
-		}
-	})
-	readNosurf := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if nosurf.Token(r) == "" {
-			b.Fatal("no nosurf token")
-		}
-	})
-	csrfKey := []byte("0123456789abcdef0123456789abcdef")
+	h := newPeerHandlers(b)
 	cases := []struct {
 		name    string
 		handler http.Handler
 		req     func() *http.Request
 	}{
-		{"handler-only", ignore, func() *http.Request { return loaded }},
-		{"kit-read", kit.Middleware(readIdentity), func() *http.Request { return loaded }},
-		{"kit-unread", kit.Middleware(ignore), func() *http.Request { return loaded }},
-		{"gorilla-csrf", csrf.Protect(csrfKey, csrf.Secure(false))(readCSRF), nil},
-		{"nosurf", nosurf.New(readNosurf), nil},
+		{"handler-only", h.ignore, func() *http.Request { return loaded }},
+		{"kit-read", kit.Middleware(h.readIdentity), func() *http.Request { return loaded }},
+		{"kit-unread", kit.Middleware(h.ignore), func() *http.Request { return loaded }},
+		{"gorilla-csrf", csrf.Protect(csrfKey, csrf.Secure(false))(h.readCSRF), nil},
+		{"nosurf", nosurf.New(h.readNosurf), nil},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

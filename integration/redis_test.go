@@ -86,20 +86,11 @@ func TestNoCrossTalkRedis(t *testing.T) {
 	store, pool, err := app.RedisStore(redisURL(t))
 	require.NoError(t, err)
 	defer pool.Close()
-	c := newCluster(t, 2, store)
-	transport := newTransport()
-	defer transport.CloseIdleConnections()
-	users := c.newUsers(200, transport)
 	total := 20000
 	if testing.Short() {
 		total = 2000
 	}
-	rep := c.load(users, 64, total, 90*time.Second)
-	t.Log("redis, 2 instances, 200 users, 64 workers:", rep)
-	assert.Equal(t, total, rep.requests, "every request ran within the time bound")
-	assert.Zero(t, rep.by5xx)
-	assert.Zero(t, rep.other)
-	assert.Empty(t, rep.wrong)
+	assertNoCrossTalk(t, "redis", store, 200, 64, total, 90*time.Second)
 }
 
 // redisServer is a redis-server process of the test's own, so it can be
