@@ -39,6 +39,7 @@ func (k *Kit) serveIdentity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if reason := k.crossSiteReason(r); reason != "" {
+		k.log.Debug("prefinery: identity endpoint refused a request", "reason", reason)
 		writeJSONError(w, r, http.StatusForbidden, "cross-site request refused")
 		return
 	}

@@ -117,8 +117,8 @@ func (k *Kit) Verify(identifier, signature string) bool {
 // in gets no identity and pays only for the lookup. Responses to signed-in
 // users get Config.CacheControl ("private") when their header is written,
 // unless they already say private or no-store, even if the handler set a
-// public Cache-Control. With Config.AutoInsert, the embed snippet is also inserted into
-// HTML responses (see [Kit.AutoInsert]).
+// public Cache-Control. With Config.AutoInsert, the embed snippet is also
+// inserted into HTML responses (see [Kit.AutoInsert]).
 func (k *Kit) Middleware(next http.Handler) http.Handler {
 	if k.autoInsert {
 		next = k.AutoInsert(next)
@@ -175,12 +175,12 @@ func (k *Kit) markPrivate(h http.Header) {
 // in or the identifier was refused (logged, without its value), and an error
 // wrapping ErrNoSession when the kit is misconfigured.
 func (k *Kit) identifier(r *http.Request) (string, error) {
-	var (
-		v  string
-		ok bool
-	)
+	var v string
 	if k.user != nil {
-		v, ok = k.user(r)
+		var ok bool
+		if v, ok = k.user(r); !ok {
+			return "", nil
+		}
 	} else {
 		var err error
 		if v, err = k.sessionIdentifier(r.Context()); err != nil {
@@ -189,9 +189,8 @@ func (k *Kit) identifier(r *http.Request) (string, error) {
 			})
 			return "", err
 		}
-		ok = v != ""
 	}
-	if !ok || v == "" {
+	if v == "" {
 		return "", nil
 	}
 	if reason := identifierProblem(v, k.maxLen); reason != "" {
@@ -212,11 +211,8 @@ func (k *Kit) identity(r *http.Request) (Identity, bool, error) {
 	if err != nil || v == "" {
 		return Identity{}, false, err
 	}
-	s := k.signer.Load()
-	if k.onSign != nil {
-		k.onSign()
-	}
-	return Identity{Kind: k.kind, Value: v, Signature: s.Sign(v)}, true, nil
+	lazy := lazyIdentity{kind: k.kind, value: v, signer: k.signer.Load(), onSign: k.onSign}
+	return lazy.identity(), true, nil
 }
 
 func (k *Kit) describe() string {
