@@ -80,9 +80,10 @@ func (k *Kit) Logout(ctx context.Context) error {
 // for session store failures: it logs the error through Config.ErrorLog and
 // answers 500 with a generic JSON error body and Cache-Control: no-store. No
 // page is rendered, so no identity (anyone's) can be sent. The store's error
-// is logged as the store reported it; the kit adds no identifier or secret.
+// is logged as the store reported it; the kit adds no identifier, secret or
+// URL path (paths can carry personal data).
 func (k *Kit) SessionErrorFunc(w http.ResponseWriter, r *http.Request, err error) {
 	k.log.Error("prefinery: session store failed; answering 500",
-		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
+		slog.String("method", r.Method), slog.Any("error", err))
 	writeJSONError(w, r, http.StatusInternalServerError, "internal server error")
 }
