@@ -21,6 +21,10 @@ var (
 	// the handler is not behind the SessionManager's LoadAndSave middleware.
 	ErrNoSession = errors.New("prefinery: no scs session in the request context (wrap the handler in SessionManager.LoadAndSave)")
 
+	// ErrNoLoader is returned by [Kit.Embed], [Kit.Loader] and their template
+	// functions when the Kit has neither Config.ProjectKey nor Config.WidgetURL.
+	ErrNoLoader = errors.New("prefinery: the embed snippet needs Config.ProjectKey (or Config.WidgetURL) for its loader script")
+
 	// ErrNoSessionManager is returned by [Kit.Login] and [Kit.Logout] when the
 	// Kit was configured with Config.User instead of Config.Sessions.
 	ErrNoSessionManager = errors.New("prefinery: Login and Logout need Config.Sessions (with Config.User the app signs users in itself)")

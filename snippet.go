@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
-	"errors"
 	"html/template"
 	"net/http"
 )
@@ -35,10 +34,6 @@ type snippetData struct {
 	Src      string
 	Identity any // an Identity (a json.Marshaler), or nil when signed out
 }
-
-// ErrNoLoader is returned by [Kit.Embed] and the prefineryEmbed template
-// function when the Kit has neither Config.ProjectKey nor Config.WidgetURL.
-var ErrNoLoader = errors.New("prefinery: the embed snippet needs Config.ProjectKey (or Config.WidgetURL) for its loader script")
 
 // FuncMap returns the kit's template functions, to add to the app's
 // html/template with Funcs before parsing. Each takes the *http.Request being
