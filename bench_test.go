@@ -166,6 +166,16 @@ func BenchmarkMiddleware(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The same kit reading its user from the app's own auth (Config.User)
+	// instead of scs, which isolates the kit's cost from scs's Get.
+	type authUser struct{}
+	userKit, err := New(Config{Secret: vendorSecret, User: func(r *http.Request) (string, bool) {
+		u, ok := r.Context().Value(authUser{}).(string)
+		return u, ok
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
 	ignore := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	read := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id, ok := FromRequest(r); !ok || len(id.Signature) != SignatureLength {
@@ -187,11 +197,15 @@ func BenchmarkMiddleware(b *testing.B) {
 		{"kit-unread", kit.Middleware(ignore), benchEmail},
 		{"kit-read", kit.Middleware(read), benchEmail},
 		{"kit-anonymous", kit.Middleware(ignore), ""},
+		{"kit-userfunc-unread", userKit.Middleware(ignore), "authUser"},
 		{"naive-vendor-snippet", naiveMiddleware(sm, vendorSecret)(readNaive), benchEmail},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			req := sessionRequest(b, sm, c.email)
+			if c.email == "authUser" { // signed in through the app's own auth
+				req = req.WithContext(context.WithValue(req.Context(), authUser{}, benchEmail))
+			}
 			w := &discardWriter{h: http.Header{}}
 			b.ReportAllocs()
 			for b.Loop() {
