@@ -167,11 +167,7 @@ func (iw *insertWriter) Flush() {
 	}
 	if iw.state == buffering {
 		iw.sendHeader()
-		keep := holdBackFrom(iw.buf.Bytes())
-		_, _ = iw.ResponseWriter.Write(iw.buf.Bytes()[:keep])
-		rest := append([]byte(nil), iw.buf.Bytes()[keep:]...)
-		iw.buf.Reset()
-		iw.buf.Write(rest)
+		_, _ = iw.ResponseWriter.Write(iw.buf.Next(holdBackFrom(iw.buf.Bytes())))
 	}
 	_ = http.NewResponseController(iw.ResponseWriter).Flush()
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -82,7 +83,7 @@ func BenchmarkSignLength(b *testing.B) {
 	}
 	for _, n := range []int{16, 64, 320} {
 		id := strings.Repeat("a", n)
-		b.Run(strings.Repeat("0", 0)+itoa(n)+"B", func(b *testing.B) {
+		b.Run(strconv.Itoa(n)+"B", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(n))
 			buf := make([]byte, 0, SignatureLength)
@@ -91,17 +92,6 @@ func BenchmarkSignLength(b *testing.B) {
 			}
 		})
 	}
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }
 
 // sessionRequest returns a request whose context already holds a loaded scs
@@ -191,19 +181,20 @@ func BenchmarkMiddleware(b *testing.B) {
 		name    string
 		handler http.Handler
 		email   string
+		viaUser bool // signed in through the app's own auth (Config.User), not scs
 	}{
-		{"bare-WithValue", bareAttach(ignore), benchEmail},
-		{"bare-session-WithValue", bareSessionAttach(sm, ignore), benchEmail},
-		{"kit-unread", kit.Middleware(ignore), benchEmail},
-		{"kit-read", kit.Middleware(read), benchEmail},
-		{"kit-anonymous", kit.Middleware(ignore), ""},
-		{"kit-userfunc-unread", userKit.Middleware(ignore), "authUser"},
-		{"naive-vendor-snippet", naiveMiddleware(sm, vendorSecret)(readNaive), benchEmail},
+		{"bare-WithValue", bareAttach(ignore), benchEmail, false},
+		{"bare-session-WithValue", bareSessionAttach(sm, ignore), benchEmail, false},
+		{"kit-unread", kit.Middleware(ignore), benchEmail, false},
+		{"kit-read", kit.Middleware(read), benchEmail, false},
+		{"kit-anonymous", kit.Middleware(ignore), "", false},
+		{"kit-userfunc-unread", userKit.Middleware(ignore), "", true},
+		{"naive-vendor-snippet", naiveMiddleware(sm, vendorSecret)(readNaive), benchEmail, false},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			req := sessionRequest(b, sm, c.email)
-			if c.email == "authUser" { // signed in through the app's own auth
+			if c.viaUser {
 				req = req.WithContext(context.WithValue(req.Context(), authUser{}, benchEmail))
 			}
 			w := &discardWriter{h: http.Header{}}

@@ -1,6 +1,7 @@
 package prefinery
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -192,17 +193,10 @@ func hasDirective(v, d string) bool {
 func (c Config) describe() string {
 	lookup := "User func"
 	if c.Sessions != nil {
-		lookup = fmt.Sprintf("Sessions key %q", cmpOr(c.SessionKey, DefaultSessionKey))
+		lookup = fmt.Sprintf("Sessions key %q", cmp.Or(c.SessionKey, DefaultSessionKey))
 	}
 	return fmt.Sprintf("prefinery.Config{Secret: %s, Kind: %s, %s, ProjectKey: %q, AutoInsert: %t}",
-		redacted, cmpOr(string(c.Kind), string(Email)), lookup, c.ProjectKey, c.AutoInsert)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+		redacted, cmp.Or(c.Kind, Email), lookup, c.ProjectKey, c.AutoInsert)
 }
 
 // String returns a description of the Config with the secret redacted.

@@ -1,6 +1,7 @@
 package prefinery
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -45,13 +46,13 @@ func New(cfg Config) (*Kit, error) {
 		return nil, err
 	}
 	k := &Kit{
-		kind:          Kind(cmpOr(string(cfg.Kind), string(Email))),
+		kind:          cmp.Or(cfg.Kind, Email),
 		sessions:      cfg.Sessions,
-		sessionKey:    cmpOr(cfg.SessionKey, DefaultSessionKey),
+		sessionKey:    cmp.Or(cfg.SessionKey, DefaultSessionKey),
 		user:          cfg.User,
 		maxLen:        cfg.MaxIdentifierLength,
 		nonce:         cfg.Nonce,
-		cacheControl:  []string{cmpOr(cfg.CacheControl, DefaultCacheControl)},
+		cacheControl:  []string{cmp.Or(cfg.CacheControl, DefaultCacheControl)},
 		allowSameSite: cfg.UnsafeAllowSameSite,
 		loaderURL:     cfg.WidgetURL,
 		autoInsert:    cfg.AutoInsert,
