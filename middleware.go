@@ -16,7 +16,8 @@ import (
 // it. Create one with [New] at start-up and share it: every method is safe for
 // concurrent use, and the Kit keeps no per-user state (signatures are a pure
 // function of the secret and the identifier), so any number of app instances
-// agree. It prints as redacted, like [Config].
+// agree. It prints as redacted, like [Config]. Only a Kit from New is usable;
+// the zero value is not.
 type Kit struct {
 	signer atomic.Pointer[Signer] // swapped whole by Rotate
 

@@ -28,7 +28,8 @@ const SignatureLength = 2 * sha256.Size
 // signature costs two SHA-256 block compressions for identifiers under 56
 // bytes. A Signer is immutable and safe for concurrent use by any number of
 // goroutines. It never reveals its key: every fmt verb, slog, encoding/json,
-// encoding/xml and encoding.TextMarshaler print it as redacted.
+// encoding/xml and encoding.TextMarshaler print it as redacted. Only a
+// Signer from NewSigner is usable; the zero value is not.
 type Signer struct {
 	inner []byte // marshaled sha256 state after absorbing key XOR ipad
 	outer []byte // marshaled sha256 state after absorbing key XOR opad
