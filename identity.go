@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 )
 
 // Kind names which identifier the kit signs. Its values are the parameter
@@ -79,49 +78,24 @@ func (id Identity) LogValue() slog.Value {
 // identityKey is the context key of the signed-in identity.
 type identityKey struct{}
 
-// lazyIdentity is the identity attached to a request. The signature is
-// computed on first read, at most once, with the signer current when the
-// identity was attached (so a request never mixes two secrets).
-type lazyIdentity struct {
-	kind   Kind
-	value  string
-	signer *Signer
-	onSign func() // test hook: counts HMAC computations; nil in production
-
-	once sync.Once
-	sig  string
-}
-
-// identity returns the identity, signing it on first use.
-func (l *lazyIdentity) identity() Identity {
-	l.once.Do(func() {
-		if l.onSign != nil {
-			l.onSign()
-		}
-		l.sig = l.signer.Sign(l.value)
-	})
-	return Identity{Kind: l.kind, Value: l.value, Signature: l.sig}
-}
-
-// identityContext carries a lazyIdentity. The context value and its state
-// share one allocation, which keeps the middleware at two allocations per
-// request (this struct and the request copy).
-type identityContext struct {
+// fixedIdentity is the context WithIdentity returns: the parent plus an
+// identity given up front.
+type fixedIdentity struct {
 	context.Context
-	lazy lazyIdentity
+	id Identity
 }
 
-// Value returns the lazy identity for identityKey and defers to the parent
-// context for every other key.
-func (c *identityContext) Value(key any) any {
+// Value returns the identity for identityKey and defers to the parent context
+// for every other key.
+func (c *fixedIdentity) Value(key any) any {
 	if _, ok := key.(identityKey); ok {
-		return &c.lazy
+		return &c.id
 	}
 	return c.Context.Value(key)
 }
 
 // String describes the context without revealing the identity.
-func (c *identityContext) String() string {
+func (c *fixedIdentity) String() string {
 	return fmt.Sprint(c.Context) + ".WithValue(prefinery.Identity)"
 }
 
@@ -134,11 +108,13 @@ func FromContext(ctx context.Context) (id Identity, ok bool) {
 	if ctx == nil {
 		return Identity{}, false
 	}
-	l, ok := ctx.Value(identityKey{}).(*lazyIdentity)
-	if !ok {
-		return Identity{}, false
+	switch v := ctx.Value(identityKey{}).(type) {
+	case *identityContext:
+		return v.identity(), true
+	case *Identity:
+		return *v, true
 	}
-	return l.identity(), true
+	return Identity{}, false
 }
 
 // FromRequest is FromContext(r.Context()); it returns ok false for a nil request.
@@ -153,7 +129,5 @@ func FromRequest(r *http.Request) (Identity, bool) {
 // [Kit.Middleware] would attach it. It is meant for tests of handlers and
 // templates; id is used as given (its Signature is not recomputed).
 func WithIdentity(ctx context.Context, id Identity) context.Context {
-	c := &identityContext{Context: ctx, lazy: lazyIdentity{kind: id.Kind, value: id.Value, sig: id.Signature}}
-	c.lazy.once.Do(func() {})
-	return c
+	return &fixedIdentity{Context: ctx, id: id}
 }

@@ -78,9 +78,10 @@ func New(cfg Config) (*Kit, error) {
 	return k, nil
 }
 
-// Rotate switches the Kit to a new secret without a restart, atomically:
-// requests that attached their identity before the switch sign with the old
-// secret, later ones with the new, and no signature ever mixes the two. It
+// Rotate switches the Kit to a new secret without a restart, atomically: a
+// request signs with the secret current when its identity is first read and
+// keeps that signature for the rest of the request, so no signature ever mixes
+// the two and everything rendered for one request agrees. It
 // returns an error wrapping [ErrInvalidSecret] (and keeps the old secret) when
 // the new one is unusable. Remember that signatures already handed out stay
 // valid in Prefinery until the secret is regenerated there.
@@ -143,23 +144,7 @@ func (m *identityMiddleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.next.ServeHTTP(w, r)
 		return
 	}
-	// One allocation holds the request copy, its context with the lazy
-	// identity and the response writer that keeps the response private:
-	// WithContext is inlined, so its own copy stays on the stack.
-	b := &requestWithIdentity{}
-	b.ctx.Context = r.Context()
-	b.ctx.lazy = lazyIdentity{kind: k.kind, value: identifier, signer: k.signer.Load(), onSign: k.onSign}
-	b.req = *r.WithContext(&b.ctx)
-	b.w = privateWriter{ResponseWriter: w, kit: k}
-	m.next.ServeHTTP(&b.w, &b.req)
-}
-
-// requestWithIdentity is what the middleware passes on for a signed-in user,
-// allocated as one.
-type requestWithIdentity struct {
-	req http.Request
-	ctx identityContext
-	w   privateWriter
+	m.next.ServeHTTP(k.attach(w, r, identifier))
 }
 
 // markPrivate keeps shared caches from storing a response that may carry a
@@ -213,8 +198,16 @@ func (k *Kit) identity(r *http.Request) (Identity, bool, error) {
 	if err != nil || v == "" {
 		return Identity{}, false, err
 	}
-	lazy := lazyIdentity{kind: k.kind, value: v, signer: k.signer.Load(), onSign: k.onSign}
-	return lazy.identity(), true, nil
+	return Identity{Kind: k.kind, Value: v, Signature: k.sign(v)}, true, nil
+}
+
+// sign signs identifier with the current secret: the one place the kit's own
+// request paths compute an HMAC (the test hook counts them).
+func (k *Kit) sign(identifier string) string {
+	if k.onSign != nil {
+		k.onSign()
+	}
+	return k.signer.Load().Sign(identifier)
 }
 
 func (k *Kit) describe() string {

@@ -13,7 +13,7 @@ import (
 type privateWriter struct {
 	http.ResponseWriter
 	kit     *Kit
-	checked bool
+	checked bool // Cache-Control has been enforced
 }
 
 // enforce runs once, just before the header is sent.
