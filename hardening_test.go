@@ -262,3 +262,40 @@ func TestThousandConcurrentUsers(t *testing.T) {
 	close(start)
 	wg.Wait()
 }
+
+// TestRotateMidRequest pins when a request's signature is taken: with the
+// secret current at the first read, and never changed by a later Rotate.
+func TestRotateMidRequest(t *testing.T) {
+	const second = "second-secret-0123456789abcdef"
+	oldSigner, err := NewSigner(testSecret)
+	require.NoError(t, err)
+	newSigner, err := NewSigner(second)
+	require.NoError(t, err)
+	tests := []struct {
+		name       string
+		readBefore bool // the handler reads the identity before the Rotate
+		want       *Signer
+	}{
+		{"read before the rotation keeps the old secret", true, oldSigner},
+		{"first read after the rotation takes the new secret", false, newSigner},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kit := newSnippetKit(t, nil)
+			var first, last Identity
+			h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.readBefore {
+					first, _ = FromRequest(r)
+				}
+				require.NoError(t, kit.Rotate(second))
+				last, _ = FromRequest(r)
+			}))
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			h.ServeHTTP(httptest.NewRecorder(), req.WithContext(contextWithUser(req, "amy@example.com")))
+			if tt.readBefore {
+				assert.Equal(t, first.Signature, last.Signature, "one signature per request")
+			}
+			assert.True(t, tt.want.Verify("amy@example.com", last.Signature))
+		})
+	}
+}
