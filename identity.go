@@ -127,7 +127,11 @@ func FromRequest(r *http.Request) (Identity, bool) {
 
 // WithIdentity returns a copy of ctx carrying id as the signed-in identity, as
 // [Kit.Middleware] would attach it. It is meant for tests of handlers and
-// templates; id is used as given (its Signature is not recomputed).
+// templates; id is used as given (its Signature is not recomputed). A nil ctx
+// is taken as context.Background().
 func WithIdentity(ctx context.Context, id Identity) context.Context {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	return &fixedIdentity{Context: ctx, id: id}
 }

@@ -39,6 +39,13 @@ func TestWithIdentity(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, want, got)
 	assert.NotContains(t, fmt.Sprint(ctx), "REF42", "the context's description hides the identity")
+
+	//lint:ignore SA1012 a nil parent is the input under test
+	fromNil := WithIdentity(nil, want)
+	got, ok = FromContext(fromNil)
+	require.True(t, ok)
+	assert.Equal(t, want, got)
+	assert.Nil(t, fromNil.Value("other key"), "a nil parent behaves as context.Background()")
 }
 
 func TestIdentityMarshalJSON(t *testing.T) {
