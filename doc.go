@@ -78,9 +78,11 @@
 //
 // [Signer] precomputes the HMAC pad states, so a signature costs two SHA-256
 // block compressions for identifiers under 56 bytes, and [Signer.AppendSign]
-// does not allocate. The middleware allocates only the request copy and one
-// context value, and signs lazily: at most once per request, and not at all
-// when nothing reads the identity. BENCHMARKS.md has the figures.
+// does not allocate. For a signed-in user the middleware makes one
+// allocation, holding the request copy, its context and the response writer
+// (what a bare context.WithValue plus r.WithContext costs), and signs lazily:
+// at most once per request, and not at all when nothing reads the identity.
+// BENCHMARKS.md has the figures.
 //
 // # Concurrency
 //
