@@ -96,7 +96,7 @@ func BenchmarkSignLength(b *testing.B) {
 
 // sessionRequest returns a request whose context already holds a loaded scs
 // session with email signed in, as it is inside LoadAndSave.
-func sessionRequest(b *testing.B, sm *scs.SessionManager, email string) *http.Request {
+func sessionRequest(b testing.TB, sm *scs.SessionManager, email string) *http.Request {
 	b.Helper()
 	ctx, err := sm.Load(context.Background(), "")
 	if err != nil {
