@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -189,10 +190,7 @@ func (iw *insertWriter) finish() {
 	body := iw.buf.Bytes()
 	if at := lastBodyClose(body); at >= 0 && !iw.rendered.Load() && !bytes.Contains(body, []byte(stubJS)) {
 		if snippet, err := iw.kit.Embed(iw.req); err == nil {
-			out := make([]byte, 0, len(body)+len(snippet))
-			out = append(out, body[:at]...)
-			out = append(out, snippet...)
-			body = append(out, body[at:]...)
+			body = slices.Insert(body, at, []byte(snippet)...)
 		}
 	}
 	if !iw.headerSent {

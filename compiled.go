@@ -50,8 +50,9 @@ type piece struct {
 
 // skeleton is one template's output for one shape, split at its holes.
 type skeleton struct {
-	pieces []piece
-	size   int // bytes of constant text
+	pieces     []piece
+	size       int // bytes of constant text
+	nonceHoles int
 }
 
 // Template shapes, indexes into Kit.skeletons.
@@ -112,6 +113,7 @@ func splitSkeleton(out string) skeleton {
 		case i < 0 || (n >= 0 && n < i):
 			s.pieces = append(s.pieces, piece{text: out[:n], hole: nonceHole})
 			s.size += n
+			s.nonceHoles++
 			out = out[n+len(nonceSentinel):]
 		default:
 			s.pieces = append(s.pieces, piece{text: out[:i], hole: identityHole})
@@ -125,7 +127,7 @@ func splitSkeleton(out string) skeleton {
 // identity the output of Identity.MarshalJSON.
 func (s *skeleton) render(nonce string, identity []byte) template.HTML {
 	var b strings.Builder
-	b.Grow(s.size + 3*2*len(nonce) + len(identity))
+	b.Grow(s.size + s.nonceHoles*len(nonce) + len(identity)) // a '+' in the nonce may still grow it
 	for _, p := range s.pieces {
 		b.WriteString(p.text)
 		switch p.hole {

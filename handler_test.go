@@ -189,12 +189,7 @@ func TestIdentityEndpointStripsCORS(t *testing.T) {
 	sm := scs.New()
 	kit, err := New(Config{Secret: testSecret, Sessions: sm})
 	require.NoError(t, err)
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		require.NoError(t, kit.Login(r.Context(), "jo@example.com"))
-	})
-	mux.Handle("/prefinery/identity", kit.IdentityHandler())
-	srv := httptest.NewServer(alice.New(reflectingCORS, sm.LoadAndSave, kit.Middleware).Then(mux))
+	srv := httptest.NewServer(alice.New(reflectingCORS, sm.LoadAndSave, kit.Middleware).Then(testMux(kit)))
 	defer srv.Close()
 	app := &testApp{t: t, kit: kit, server: srv}
 	c := app.client()
@@ -211,12 +206,7 @@ func TestIdentityEndpointWithoutMiddleware(t *testing.T) {
 	sm := scs.New()
 	kit, err := New(Config{Secret: testSecret, Sessions: sm})
 	require.NoError(t, err)
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		require.NoError(t, kit.Login(r.Context(), r.FormValue("identifier")))
-	})
-	mux.Handle("/prefinery/identity", kit.IdentityHandler())
-	srv := httptest.NewServer(sm.LoadAndSave(mux)) // no kit.Middleware
+	srv := httptest.NewServer(sm.LoadAndSave(testMux(kit))) // no kit.Middleware
 	defer srv.Close()
 	app := &testApp{t: t, kit: kit, server: srv}
 	c := app.client()

@@ -73,7 +73,15 @@ func newTestApp(t *testing.T, edit func(*Config)) *testApp {
 	require.NoError(t, err)
 	kit.onSign = func() { app.signs.Add(1) }
 	app.kit = kit
+	app.server = httptest.NewServer(alice.New(app.sessions.LoadAndSave, kit.Middleware).Then(testMux(kit)))
+	t.Cleanup(app.server.Close)
+	return app
+}
 
+// testMux is the test app's routes: login and logout through the kit, pages
+// that show or ignore the identity, and the identity endpoint. Callers choose
+// the middleware chain in front of it.
+func testMux(kit *Kit) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		if err := kit.Login(r.Context(), r.FormValue("identifier")); err != nil {
@@ -106,9 +114,7 @@ func newTestApp(t *testing.T, edit func(*Config)) *testApp {
 		_, _ = io.WriteString(w, "did not look")
 	})
 	mux.Handle("/prefinery/identity", kit.IdentityHandler())
-	app.server = httptest.NewServer(alice.New(app.sessions.LoadAndSave, kit.Middleware).Then(mux))
-	t.Cleanup(app.server.Close)
-	return app
+	return mux
 }
 
 // client returns an HTTP client with its own cookie jar (one browser).

@@ -107,7 +107,6 @@ func (k *Kit) Script(r *http.Request) template.HTML {
 // render fills the compiled template t for r (see compiled.go). It returns
 // "" when the template needs a signed-in user and there is none.
 func (k *Kit) render(r *http.Request, t int) (template.HTML, error) {
-	nonce := k.validNonce(r)
 	var identity []byte
 	if t != loaderTemplate {
 		if id, ok := FromRequest(r); ok {
@@ -121,6 +120,7 @@ func (k *Kit) render(r *http.Request, t int) (template.HTML, error) {
 			return "", nil
 		}
 	}
+	nonce := k.validNonce(r)
 	skel := &k.skeletons[t][b2i(nonce != "")][b2i(identity != nil)]
 	return skel.render(nonce, identity), nil
 }

@@ -146,11 +146,10 @@ func loadSigner(secretFile string, lookupEnv func(string) (string, bool), stderr
 		secret, err = prefinery.SecretFromFile(secretFile)
 		slog.SetDefault(prev)
 	} else {
-		v, ok := lookupEnv(secretEnv)
-		if !ok || strings.TrimRight(v, "\r\n") == "" {
+		v, _ := lookupEnv(secretEnv)
+		if secret = strings.TrimRight(v, "\r\n"); secret == "" {
 			return nil, fmt.Errorf("no secret: set %s (copied from Prefinery's project settings) or use -secret-file PATH", secretEnv)
 		}
-		secret = strings.TrimRight(v, "\r\n")
 	}
 	if err != nil {
 		return nil, err
@@ -166,15 +165,15 @@ func verifyOne(signer *prefinery.Signer, kind prefinery.Kind, signature, identif
 		return exitOK
 	}
 	fmt.Fprintln(stdout, "mismatch")
-	fmt.Fprintf(stderr, "The signature is not %s's signature under this secret. Common causes:\n", quote(identifier))
+	fmt.Fprintf(stderr, "The signature is not %q's signature under this secret. Common causes:\n", identifier)
 	if len(signature) != prefinery.SignatureLength {
 		fmt.Fprintf(stderr, "  - it is %d characters long; a signature is %d hex characters\n", len(signature), prefinery.SignatureLength)
 	}
 	if t := strings.TrimSpace(identifier); t != identifier && t != "" && signer.Verify(t, signature) {
-		fmt.Fprintf(stderr, "  - it IS the signature of %s: the identifier differs only in surrounding whitespace\n", quote(t))
+		fmt.Fprintf(stderr, "  - it IS the signature of %q: the identifier differs only in surrounding whitespace\n", t)
 	}
 	if l := strings.ToLower(identifier); l != identifier && signer.Verify(l, signature) {
-		fmt.Fprintf(stderr, "  - it IS the signature of %s: the identifier differs only in letter case\n", quote(l))
+		fmt.Fprintf(stderr, "  - it IS the signature of %q: the identifier differs only in letter case\n", l)
 	}
 	fmt.Fprintln(stderr, "  - whitespace or letter case in the identifier differs from what was signed (the kit signs bytes exactly)")
 	fmt.Fprintln(stderr, "  - the secret differs: another project's, or rotated (regenerated) in Prefinery since")
@@ -186,17 +185,15 @@ func verifyOne(signer *prefinery.Signer, kind prefinery.Kind, signature, identif
 // warn points out what most often causes a 403, without changing the identifier.
 func warn(stderr io.Writer, kind prefinery.Kind, identifier string) {
 	if strings.TrimSpace(identifier) != identifier {
-		fmt.Fprintf(stderr, "warning: %s has leading or trailing whitespace; it is signed as is\n", quote(identifier))
+		fmt.Fprintf(stderr, "warning: %q has leading or trailing whitespace; it is signed as is\n", identifier)
 	}
 	if kind == prefinery.Email && strings.IndexFunc(identifier, unicode.IsUpper) >= 0 {
-		fmt.Fprintf(stderr, "warning: %s has upper-case letters; Prefinery must have the address in exactly this case\n", quote(identifier))
+		fmt.Fprintf(stderr, "warning: %q has upper-case letters; Prefinery must have the address in exactly this case\n", identifier)
 	}
 	if identifier == "" {
 		fmt.Fprintln(stderr, "warning: an empty identifier; the kit never signs one")
 	}
 }
-
-func quote(s string) string { return fmt.Sprintf("%q", s) }
 
 // readLines returns the lines of r without their line endings (LF or CRLF).
 func readLines(r io.Reader) ([]string, error) {
