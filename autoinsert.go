@@ -10,23 +10,21 @@ import (
 	"sync/atomic"
 )
 
-// AutoInsertLimit is the largest HTML body, in bytes, [Kit.AutoInsert]
-// buffers to insert the snippet into. Longer bodies pass through untouched.
-const AutoInsertLimit = 2 << 20
+// autoInsertLimit is the largest HTML body, in bytes, AutoInsert buffers to
+// insert the snippet into. Longer bodies pass through untouched.
+const autoInsertLimit = 2 << 20
 
-// AutoInsert returns a middleware that inserts the embed snippet (as
-// [Kit.Embed] renders it for the request) just before the last </body> of
-// successful text/html responses, for apps that do not want to touch their
-// templates. Mount it inside [Kit.Middleware] (Config.AutoInsert does that).
+// insertSnippet is Config.AutoInsert: it inserts the embed snippet just before
+// the last </body> of successful text/html responses. It runs inside the
+// identity middleware.
 //
 // It leaves alone: HEAD requests, requests Config.Skip excludes, non-2xx
-// statuses, non-HTML content, responses with a Content-Encoding, responses
-// declaring a Content-Length over [AutoInsertLimit], bodies that grow past it,
-// bodies without </body>, and pages where [Kit.Embed] already rendered the
-// snippet or that already contain the queue stub. It fixes Content-Length,
-// keeps Flush working (content before the last </body> seen so far is sent
-// at once) and supports http.ResponseController through Unwrap.
-func (k *Kit) AutoInsert(next http.Handler) http.Handler {
+// statuses, non-HTML content, responses with a Content-Encoding, bodies over
+// autoInsertLimit, bodies without </body>, and pages where prefineryEmbed
+// already rendered the snippet or that contain the queue stub. It fixes
+// Content-Length, keeps Flush working (content before the last </body> seen so
+// far is sent at once) and supports http.ResponseController through Unwrap.
+func (k *Kit) insertSnippet(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodHead || (k.skip != nil && k.skip(r)) || k.loaderURL == "" {
 			next.ServeHTTP(w, r)
@@ -43,7 +41,7 @@ func (k *Kit) AutoInsert(next http.Handler) http.Handler {
 // insertKey is the context key under which AutoInsert listens for Embed.
 type insertKey struct{}
 
-// insertContext lets Kit.Embed tell the surrounding AutoInsert that the
+// insertContext lets the embed helper tell the surrounding AutoInsert that the
 // snippet is already on the page.
 type insertContext struct {
 	context.Context
@@ -80,7 +78,7 @@ type insertWriter struct {
 	http.ResponseWriter
 	kit      *Kit
 	req      *http.Request
-	rendered atomic.Bool // Kit.Embed ran for this response
+	rendered atomic.Bool // the embed helper ran for this response
 
 	state      int
 	status     int
@@ -108,7 +106,7 @@ func (iw *insertWriter) Write(p []byte) (int, error) {
 	if iw.state == passThrough {
 		return iw.ResponseWriter.Write(p)
 	}
-	if iw.buf.Len()+len(p) > AutoInsertLimit {
+	if iw.buf.Len()+len(p) > autoInsertLimit {
 		iw.giveUp()
 		return iw.ResponseWriter.Write(p)
 	}
@@ -126,7 +124,7 @@ func (iw *insertWriter) decide(first []byte) {
 		h.Get("Content-Encoding") == ""
 	if cl := h.Get("Content-Length"); eligible && cl != "" {
 		n, err := strconv.ParseInt(cl, 10, 64)
-		eligible = err == nil && n <= AutoInsertLimit
+		eligible = err == nil && n <= autoInsertLimit
 	}
 	if eligible {
 		ct := h.Get("Content-Type")
@@ -189,7 +187,7 @@ func (iw *insertWriter) finish() {
 	}
 	body := iw.buf.Bytes()
 	if at := lastBodyClose(body); at >= 0 && !iw.rendered.Load() && !bytes.Contains(body, []byte(stubJS)) {
-		if snippet, err := iw.kit.Embed(iw.req); err == nil {
+		if snippet, err := iw.kit.embed(iw.req); err == nil {
 			body = slices.Insert(body, at, []byte(snippet)...)
 		}
 	}

@@ -27,7 +27,7 @@ func serveAuto(t *testing.T, kit *Kit, method, identifier string, handler http.H
 		req = req.WithContext(contextWithUser(req, identifier))
 	}
 	rec := httptest.NewRecorder()
-	kit.Middleware(kit.AutoInsert(handler)).ServeHTTP(rec, req)
+	kit.Middleware(kit.insertSnippet(handler)).ServeHTTP(rec, req)
 	return rec.Result()
 }
 
@@ -56,7 +56,7 @@ func TestAutoInsert(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	_, _ = io.WriteString(zw, page)
 	require.NoError(t, zw.Close())
-	big := "<html><body>" + strings.Repeat("x", AutoInsertLimit) + "</body></html>"
+	big := "<html><body>" + strings.Repeat("x", autoInsertLimit) + "</body></html>"
 
 	tests := []struct {
 		name       string
@@ -82,7 +82,7 @@ func TestAutoInsert(t *testing.T) {
 		{"too big", "GET", "amy@example.com", htmlHandler(200, big, "Content-Type", "text/html"), ""},
 		{"declared too big", "GET", "amy@example.com", htmlHandler(200, big, "Content-Type", "text/html", "Content-Length", strconv.Itoa(len(big))), ""},
 		{"already rendered", "GET", "amy@example.com", func(w http.ResponseWriter, r *http.Request) {
-			snippet, err := kit.Embed(r)
+			snippet, err := kit.embed(r)
 			require.NoError(t, err)
 			w.Header().Set("Content-Type", "text/html")
 			_, _ = io.WriteString(w, "<html><head>"+string(snippet)+"</head><body></body></html>")

@@ -28,7 +28,7 @@ func naiveSign(secret, identifier string) string {
 }
 
 func BenchmarkSign(b *testing.B) {
-	s, err := NewSigner(vendorSecret)
+	kit, err := New(Config{Secret: mustSecret(vendorSecretText), Sessions: scs.New()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -45,31 +45,23 @@ func BenchmarkSign(b *testing.B) {
 		}
 		_ = sum
 	})
-	b.Run("AppendSign", func(b *testing.B) {
-		b.ReportAllocs()
-		buf := make([]byte, 0, SignatureLength)
-		for b.Loop() {
-			buf = s.AppendSign(buf[:0], benchEmail)
-		}
-	})
-	b.Run("Sign", func(b *testing.B) {
+	b.Run("Kit.Sign", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = s.Sign(benchEmail)
+			_ = kit.Sign(benchEmail)
 		}
 	})
 	b.Run("naive-hmac.New", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = naiveSign(vendorSecret, benchEmail)
+			_ = naiveSign(vendorSecretText, benchEmail)
 		}
 	})
-	b.Run("AppendSign-parallel", func(b *testing.B) {
+	b.Run("Kit.Sign-parallel", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
-			buf := make([]byte, 0, SignatureLength)
 			for pb.Next() {
-				buf = s.AppendSign(buf[:0], benchEmail)
+				_ = kit.Sign(benchEmail)
 			}
 		})
 	})
@@ -77,18 +69,14 @@ func BenchmarkSign(b *testing.B) {
 
 // BenchmarkSignLength shows cost growing with SHA-256 blocks, linearly.
 func BenchmarkSignLength(b *testing.B) {
-	s, err := NewSigner(vendorSecret)
-	if err != nil {
-		b.Fatal(err)
-	}
+	secret := mustSecret(vendorSecretText)
 	for _, n := range []int{16, 64, 320} {
 		id := strings.Repeat("a", n)
 		b.Run(strconv.Itoa(n)+"B", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(n))
-			buf := make([]byte, 0, SignatureLength)
 			for b.Loop() {
-				buf = s.AppendSign(buf[:0], id)
+				_ = secret.sign(id)
 			}
 		})
 	}
@@ -103,7 +91,7 @@ func sessionRequest(b testing.TB, sm *scs.SessionManager, email string) *http.Re
 		b.Fatal(err)
 	}
 	if email != "" {
-		sm.Put(ctx, DefaultSessionKey, email)
+		sm.Put(ctx, defaultSessionKey, email)
 	}
 	return httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx)
 }
@@ -122,7 +110,7 @@ func bareAttach(next http.Handler) http.Handler {
 // (scs's GetString allocates 16 bytes per call for its context key).
 func bareSessionAttach(sm *scs.SessionManager, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v := sm.GetString(r.Context(), DefaultSessionKey)
+		v := sm.GetString(r.Context(), defaultSessionKey)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bareKey{}, v)))
 	})
 }
@@ -132,7 +120,7 @@ func bareSessionAttach(sm *scs.SessionManager, next http.Handler) http.Handler {
 func naiveMiddleware(sm *scs.SessionManager, secret string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			email := sm.GetString(r.Context(), DefaultSessionKey)
+			email := sm.GetString(r.Context(), defaultSessionKey)
 			if email == "" {
 				next.ServeHTTP(w, r)
 				return
@@ -152,14 +140,14 @@ func (d *discardWriter) WriteHeader(int)             {}
 
 func BenchmarkMiddleware(b *testing.B) {
 	sm := scs.New()
-	kit, err := New(Config{Secret: vendorSecret, Sessions: sm})
+	kit, err := New(Config{Secret: mustSecret(vendorSecretText), Sessions: sm})
 	if err != nil {
 		b.Fatal(err)
 	}
 	// The same kit reading its user from the app's own auth (Config.User)
 	// instead of scs, which isolates the kit's cost from scs's Get.
 	type authUser struct{}
-	userKit, err := New(Config{Secret: vendorSecret, User: func(r *http.Request) (string, bool) {
+	userKit, err := New(Config{Secret: mustSecret(vendorSecretText), User: func(r *http.Request) (string, bool) {
 		u, ok := r.Context().Value(authUser{}).(string)
 		return u, ok
 	}})
@@ -168,7 +156,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	}
 	ignore := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	read := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id, ok := FromRequest(r); !ok || len(id.Signature) != SignatureLength {
+		if id, ok := kit.requestIdentity(r); !ok || len(id.Signature) != signatureLength {
 			b.Fatal("no identity")
 		}
 	})
@@ -189,7 +177,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		{"kit-read", kit.Middleware(read), benchEmail, false},
 		{"kit-anonymous", kit.Middleware(ignore), "", false},
 		{"kit-userfunc-unread", userKit.Middleware(ignore), "", true},
-		{"naive-vendor-snippet", naiveMiddleware(sm, vendorSecret)(readNaive), benchEmail, false},
+		{"naive-vendor-snippet", naiveMiddleware(sm, vendorSecretText)(readNaive), benchEmail, false},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -209,7 +197,7 @@ func BenchmarkMiddleware(b *testing.B) {
 
 func BenchmarkEmbed(b *testing.B) {
 	sm := scs.New()
-	kit, err := New(Config{Secret: vendorSecret, Sessions: sm, ProjectKey: "ab12cd34",
+	kit, err := New(Config{Secret: mustSecret(vendorSecretText), Sessions: sm, ProjectKey: "ab12cd34",
 		Nonce: func(*http.Request) string { return "cmFuZG9tLW5vbmNl" }})
 	if err != nil {
 		b.Fatal(err)
@@ -223,10 +211,10 @@ func BenchmarkEmbed(b *testing.B) {
 			var r *http.Request
 			kit.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, req *http.Request) { r = req })).
 				ServeHTTP(&discardWriter{h: http.Header{}}, sessionRequest(b, sm, email))
-			FromRequest(r) // sign once up front: this measures rendering
+			kit.requestIdentity(r) // sign once up front: this measures rendering
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := kit.Embed(r); err != nil {
+				if _, err := kit.embed(r); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -236,7 +224,7 @@ func BenchmarkEmbed(b *testing.B) {
 
 func BenchmarkIdentityHandler(b *testing.B) {
 	sm := scs.New()
-	kit, err := New(Config{Secret: vendorSecret, Sessions: sm})
+	kit, err := New(Config{Secret: mustSecret(vendorSecretText), Sessions: sm})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,7 +17,7 @@ func referenceRender(t testing.TB, kit *Kit, tmpl int, r *http.Request) string {
 		data.Src = kit.loaderURL
 	}
 	if tmpl != loaderTemplate {
-		if id, ok := FromRequest(r); ok {
+		if id, ok := kit.requestIdentity(r); ok {
 			data.Identity = id
 		} else if tmpl == authenticateTemplate {
 			return ""

@@ -1,8 +1,6 @@
 package prefinery
 
 import (
-	"cmp"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,107 +10,91 @@ import (
 	"github.com/alexedwards/scs/v2"
 )
 
-// DefaultSessionKey is the scs session key the kit reads the signed-in user's
-// identifier from, unless [Config.SessionKey] names the app's own key.
-const DefaultSessionKey = "prefinery.identifier"
-
-// DefaultCacheControl is the Cache-Control directive [Kit.Middleware] puts on
-// responses to signed-in users, so that no shared cache stores a page carrying
-// one user's signature and hands it to another.
-const DefaultCacheControl = "private"
-
-// Config configures a [Kit]. Every optional field's zero value is safe and
-// documented with "Default is …". [New] validates the whole Config up front.
-//
-// A Config holds the secret: it prints as redacted under every fmt verb, slog,
-// encoding/json and encoding/xml, so logging a Config never leaks it. New
-// copies what it needs, so a Config may be reused or changed afterwards; its
-// functions (User, Nonce, Skip) are called concurrently from many requests and
-// must be safe for concurrent use.
+// Config configures a [Kit]. The zero value of every optional field is safe
+// and documented with "Default is …". [New] validates the whole Config and
+// copies what it needs. The functions (User, Nonce, Skip) are called from
+// many requests at once and must be safe for concurrent use.
 type Config struct {
-	// Secret is the project's Identity Verification Secret, copied from
-	// Prefinery's project settings. Required; at least MinSecretLength bytes.
-	// Its bytes are the HMAC key as given. Load it with SecretFromEnv or
-	// SecretFromFile; never commit it.
-	Secret string
+	// Secret is the project's Identity Verification Secret (Prefinery:
+	// Settings > Project Settings), from SecretFromEnv, SecretFromFile or
+	// NewSecret. Required.
+	Secret Secret
 
 	// Sessions is the app's scs session manager, where the signed-in user's
-	// identifier lives under SessionKey. Exactly one of Sessions and User must
-	// be set. Requests must pass through Sessions.LoadAndSave before the kit.
+	// identifier lives under SessionKey. Set exactly one of Sessions and User.
 	Sessions *scs.SessionManager
 
-	// SessionKey is the session key holding the signed-in user's identifier as
-	// a string. Use the app's existing key (for example "userEmail") if it has
-	// one. Only valid with Sessions. Default is DefaultSessionKey.
+	// SessionKey is the session key holding the signed-in user's identifier
+	// as a string. Only with Sessions. Default is "prefinery.identifier".
 	SessionKey string
 
-	// User, as an alternative to Sessions, returns the signed-in user's
-	// identifier from the app's own authentication (ok false when nobody is
-	// signed in). It must derive the user from server-side state, never from
-	// request parameters. Default is nil (use Sessions).
+	// User returns the signed-in user's identifier from the app's own
+	// authentication (ok false when nobody is signed in), for apps that do
+	// not keep it in an scs session. It must derive the user from server-side
+	// state, never from the request's parameters. Default is nil.
 	User func(r *http.Request) (identifier string, ok bool)
 
-	// Kind says which identifier is signed: Email, ReferralCode or ID.
-	// Default is Email.
+	// Kind is the identifier kind: Email, ReferralCode or ID. Default is Email.
 	Kind Kind
 
-	// MaxIdentifierLength is the longest identifier, in bytes, the kit signs;
-	// longer ones are refused (treated as signed out and logged), never
-	// truncated. At most 4096. Default is DefaultMaxIdentifierLength (320).
+	// MaxIdentifierLength is the longest identifier signed, in bytes, at most
+	// 4096; longer ones are refused (signed out, logged), never truncated.
+	// Default is 320.
 	MaxIdentifierLength int
 
-	// ProjectKey is the project's key in Prefinery's embed snippet (the KEY in
-	// https://widget.prefinery.com/widget/v2/KEY.js): letters and digits only.
-	// Needed by the embed helpers unless WidgetURL is set. Default is "" (no
-	// loader: the embed helpers return an error saying so).
+	// ProjectKey is the KEY in Prefinery's embed snippet
+	// (https://widget.prefinery.com/widget/v2/KEY.js): letters and digits.
+	// Default is "" (no loader: the embed helpers return an error).
 	ProjectKey string
 
-	// WidgetURL overrides the loader script's address: an absolute http(s) URL
-	// or a path on the app's own origin starting with "/" (for tests and
-	// offline stand-ins). Default is Prefinery's v2 URL built from ProjectKey.
+	// WidgetURL overrides the loader's address: an absolute http(s) URL or a
+	// path on the app's origin (an offline stand-in). Default is Prefinery's
+	// URL for ProjectKey.
 	WidgetURL string
 
-	// Nonce returns the request's CSP nonce, which the kit puts on every
-	// <script> it renders. A nonce that is not base64 is dropped and logged,
-	// never rendered. Default is nil (no nonce attribute).
+	// Nonce returns the request's CSP nonce, put on every <script> the kit
+	// renders. A value that is not base64 is dropped and logged. Default is
+	// nil (no nonce attribute).
 	Nonce func(r *http.Request) string
 
-	// AutoInsert makes Kit.Middleware also insert the embed snippet before the
-	// last </body> of HTML responses, as Kit.AutoInsert does. Default is false.
+	// AutoInsert makes the middleware insert the embed snippet before the
+	// last </body> of HTML responses, for apps that do not edit templates.
+	// Default is false.
 	AutoInsert bool
 
-	// Skip excludes requests from AutoInsert (for example an admin area).
-	// Default is nil (no request is skipped).
+	// Skip excludes requests from AutoInsert. Default is nil (none skipped).
 	Skip func(r *http.Request) bool
 
-	// CacheControl is set on responses to signed-in users by Kit.Middleware,
-	// unless the response already says private or no-store. It must include
-	// the directive private or no-store. Default is DefaultCacheControl
-	// ("private").
+	// CacheControl is set on responses to signed-in users unless they already
+	// say private or no-store; it must contain one of them. Default is
+	// "private".
 	CacheControl string
 
-	// UnsafeAllowSameSite lets the identity endpoint answer requests with
-	// Sec-Fetch-Site: same-site, that is from sibling subdomains, any of which
-	// could be compromised. Default is false (refused with 403).
+	// UnsafeAllowSameSite lets the identity endpoint answer requests from
+	// sibling subdomains (Sec-Fetch-Site: same-site), any of which could be
+	// compromised. Default is false (403).
 	UnsafeAllowSameSite bool
 
-	// ErrorLog receives the kit's operational messages (refused identifiers,
-	// misconfiguration, session store failures). It never receives the
+	// ErrorLog receives the kit's operational messages. It never receives a
 	// secret, a signature or an identifier. Default is slog.Default().
 	ErrorLog *slog.Logger
 }
 
-// prefineryWidgetBase is the directory of Prefinery's v2 loader scripts.
-const prefineryWidgetBase = "https://widget.prefinery.com/widget/v2/"
+// Defaults of Config's optional fields.
+const (
+	defaultSessionKey   = "prefinery.identifier"
+	defaultCacheControl = "private"
+	prefineryWidgetBase = "https://widget.prefinery.com/widget/v2/"
+)
 
-// validate checks every field and returns the first problem, wrapping
-// ErrInvalidConfig (or ErrInvalidSecret). Messages never quote the secret.
+// validate returns the first problem, naming the field; it wraps
+// ErrInvalidConfig and, for the secret, ErrInvalidSecret.
 func (c *Config) validate() error {
-	if err := checkSecret(c.Secret); err != nil {
-		return fmt.Errorf("%w: Secret: %w", ErrInvalidConfig, err)
-	}
 	invalid := func(field, format string, args ...any) error {
 		return fmt.Errorf("%w: %s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
+	}
+	if c.Secret.isZero() {
+		return fmt.Errorf("%w: Secret: %w: none given; load it with SecretFromEnv or SecretFromFile", ErrInvalidConfig, ErrInvalidSecret)
 	}
 	switch {
 	case c.Sessions != nil && c.User != nil:
@@ -126,7 +108,7 @@ func (c *Config) validate() error {
 		return invalid("Kind", "%q is not one of %q, %q, %q", string(c.Kind), Email, ReferralCode, ID)
 	}
 	if c.MaxIdentifierLength < 0 || c.MaxIdentifierLength > maxIdentifierCeiling {
-		return invalid("MaxIdentifierLength", "%d is outside 1..%d (0 means the default, %d)", c.MaxIdentifierLength, maxIdentifierCeiling, DefaultMaxIdentifierLength)
+		return invalid("MaxIdentifierLength", "%d is outside 1..%d (0 means the default, %d)", c.MaxIdentifierLength, maxIdentifierCeiling, defaultMaxIdentifierLength)
 	}
 	if c.ProjectKey != "" && !isAlnum(c.ProjectKey, 64) {
 		return invalid("ProjectKey", "must be 1 to 64 ASCII letters and digits, as in Prefinery's embed snippet")
@@ -188,31 +170,3 @@ func hasDirective(v, d string) bool {
 	}
 	return false
 }
-
-// describe is the redacted one-line description used by every printing path.
-func (c Config) describe() string {
-	lookup := "User func"
-	if c.Sessions != nil {
-		lookup = fmt.Sprintf("Sessions key %q", cmp.Or(c.SessionKey, DefaultSessionKey))
-	}
-	return fmt.Sprintf("prefinery.Config{Secret: %s, Kind: %s, %s, ProjectKey: %q, AutoInsert: %t}",
-		redacted, cmp.Or(c.Kind, Email), lookup, c.ProjectKey, c.AutoInsert)
-}
-
-// String returns a description of the Config with the secret redacted.
-func (c Config) String() string { return c.describe() }
-
-// GoString returns the same redacted description, for %#v.
-func (c Config) GoString() string { return c.describe() }
-
-// Format prints the redacted description under every fmt verb.
-func (c Config) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.describe()) }
-
-// LogValue makes slog print the Config with the secret redacted.
-func (c Config) LogValue() slog.Value { return slog.StringValue(c.describe()) }
-
-// MarshalJSON encodes the redacted description as a JSON string.
-func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.describe()) }
-
-// MarshalText encodes the redacted description (encoding/xml and friends).
-func (c Config) MarshalText() ([]byte, error) { return []byte(c.describe()), nil }

@@ -21,9 +21,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"minimal user func", Config{Secret: testSecret, User: user}, ""},
 		{"app's own session key", Config{Secret: testSecret, Sessions: sm, SessionKey: "userEmail"}, ""},
 		{"every kind", Config{Secret: testSecret, Sessions: sm, Kind: ReferralCode}, ""},
-		{"no secret", Config{Sessions: sm}, "Secret"},
-		{"blank secret", Config{Secret: "   \t  ", Sessions: sm}, "whitespace"},
-		{"short secret", Config{Secret: "0123456789", Sessions: sm}, "shorter than the minimum"},
+		{"no secret", Config{Sessions: sm}, "Secret: prefinery: invalid secret: none given"},
 		{"no lookup", Config{Secret: testSecret}, "set Sessions"},
 		{"both lookups", Config{Secret: testSecret, Sessions: sm, User: user}, "not both"},
 		{"session key without sessions", Config{Secret: testSecret, User: user, SessionKey: "k"}, "SessionKey"},
@@ -60,10 +58,21 @@ func TestNewValidatesConfig(t *testing.T) {
 func TestNewDefaults(t *testing.T) {
 	kit, err := New(Config{Secret: testSecret, Sessions: scs.New(), ProjectKey: "ab12cd34"})
 	require.NoError(t, err)
-	assert.Equal(t, Email, kit.Kind())
-	assert.Equal(t, DefaultSessionKey, kit.sessionKey)
-	assert.Equal(t, DefaultMaxIdentifierLength, kit.maxLen)
+	assert.Equal(t, Email, kit.kind)
+	assert.Equal(t, "prefinery.identifier", kit.sessionKey)
+	assert.Equal(t, 320, kit.maxLen)
 	assert.Equal(t, "https://widget.prefinery.com/widget/v2/ab12cd34.js", kit.loaderURL)
-	assert.Equal(t, []string{"private"}, kit.cacheControl)
+	assert.Equal(t, "private", kit.cacheControl)
 	assert.NotNil(t, kit.log)
+}
+
+func TestRotate(t *testing.T) {
+	kit, err := New(Config{Secret: testSecret, Sessions: scs.New()})
+	require.NoError(t, err)
+	before := kit.Sign("a@b.c")
+	err = kit.Rotate(Secret{})
+	assert.ErrorIs(t, err, ErrInvalidSecret)
+	assert.Equal(t, before, kit.Sign("a@b.c"), "a refused rotation keeps the old secret")
+	require.NoError(t, kit.Rotate(mustSecret(vendorSecretText)))
+	assert.Equal(t, mustSecret(vendorSecretText).sign("a@b.c"), kit.Sign("a@b.c"))
 }

@@ -2,30 +2,23 @@ package prefinery
 
 import "errors"
 
-// Sentinel errors, for use with [errors.Is]. The kit's errors wrap one of these
-// and add the reason; none of them ever contains the secret, a signature or an
-// identifier.
+// Sentinel errors, for [errors.Is]. The kit's errors wrap one of these and add
+// the reason; none contains a secret, a signature or an identifier.
 var (
-	// ErrInvalidSecret is wrapped by [NewSigner], [New] and [Kit.Rotate] when the
-	// secret is empty, only whitespace or too short.
-	ErrInvalidSecret = errors.New("prefinery: invalid Identity Verification Secret")
+	// ErrInvalidSecret is wrapped when a secret is missing, too short or
+	// padded with whitespace.
+	ErrInvalidSecret = errors.New("prefinery: invalid secret")
 
-	// ErrInvalidConfig is wrapped by [New] when a Config field is unusable.
+	// ErrInvalidConfig is wrapped when a Config cannot work ([New], or
+	// Login/Logout on a Kit without Sessions); the message names the field.
 	ErrInvalidConfig = errors.New("prefinery: invalid Config")
 
-	// ErrInvalidIdentifier is wrapped when an identifier cannot be signed and
-	// emitted faithfully: empty, too long, invalid UTF-8 or a control character.
+	// ErrInvalidIdentifier is wrapped when an identifier (or a planted
+	// identity) cannot be signed and emitted faithfully: empty, too long,
+	// invalid UTF-8 or a control character.
 	ErrInvalidIdentifier = errors.New("prefinery: invalid identifier")
 
-	// ErrNoSession is wrapped when a request's context carries no scs session:
-	// the handler is not behind the SessionManager's LoadAndSave middleware.
-	ErrNoSession = errors.New("prefinery: no scs session in the request context (wrap the handler in SessionManager.LoadAndSave)")
-
-	// ErrNoLoader is returned by [Kit.Embed], [Kit.Loader] and their template
-	// functions when the Kit has neither Config.ProjectKey nor Config.WidgetURL.
-	ErrNoLoader = errors.New("prefinery: the embed snippet needs Config.ProjectKey (or Config.WidgetURL) for its loader script")
-
-	// ErrNoSessionManager is returned by [Kit.Login] and [Kit.Logout] when the
-	// Kit was configured with Config.User instead of Config.Sessions.
-	ErrNoSessionManager = errors.New("prefinery: Login and Logout need Config.Sessions (with Config.User the app signs users in itself)")
+	// ErrNoSession is wrapped when a request's context carries no scs
+	// session: the handler is not behind SessionManager.LoadAndSave.
+	ErrNoSession = errors.New("prefinery: no scs session in the request context (put kit.Middleware inside sessions.LoadAndSave)")
 )

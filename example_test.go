@@ -17,37 +17,42 @@ import (
 	"github.com/prefinerykit/prefinery"
 )
 
-// The vendor's documentation example: the signature Prefinery expects for an
-// identifier under the project's secret.
-func ExampleNewSigner() {
-	signer, err := prefinery.NewSigner("aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw")
+// A Secret never prints: not in logs, errors, JSON, or a struct holding it.
+// Here it comes from a string for the sake of the example; load real ones
+// with SecretFromEnv or SecretFromFile.
+func ExampleNewSecret() {
+	secret, err := prefinery.NewSecret("aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw")
 	if err != nil {
 		log.Fatal(err)
 	}
-	sig := signer.Sign("user@example.com")
-	fmt.Println(len(sig), signer.Verify("user@example.com", sig), signer.Verify("other@example.com", sig))
-	// Output: 64 true false
+	cfg := prefinery.Config{Secret: secret, ProjectKey: "ab12cd34"}
+	fmt.Printf("%v\n%+v\n", secret, cfg.Secret)
+	// Output:
+	// [redacted]
+	// [redacted]
 }
 
-// A secret that is missing or too short fails early, with an error that says
-// where the secret comes from and never repeats it.
-func ExampleNewSigner_invalidSecret() {
-	_, err := prefinery.NewSigner("changeme")
+// A secret that is unusable fails early, with an error that names the problem
+// and never repeats the secret.
+func ExampleNewSecret_invalid() {
+	_, err := prefinery.NewSecret("aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw\n")
 	fmt.Println(err)
-	// Output: prefinery: invalid Identity Verification Secret: the secret is 8 bytes, shorter than the minimum of 16; copy the whole Identity Verification Secret from Prefinery's project settings
+	_, err = prefinery.NewSecret("changeme")
+	fmt.Println(err)
+	// Output:
+	// prefinery: invalid secret: the secret ends with a line break (written by echo without -n?); copy it again from Prefinery's project settings
+	// prefinery: invalid secret: the secret is 8 bytes, shorter than the minimum of 16; copy it again from Prefinery's project settings
 }
 
-// AppendSign writes into a caller's buffer without allocating.
-func ExampleSigner_AppendSign() {
-	signer, err := prefinery.NewSigner("aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw")
+// Sign gives the signature for code outside a request, such as a mailer.
+func ExampleKit_Sign() {
+	secret, _ := prefinery.NewSecret("aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw")
+	kit, err := prefinery.New(prefinery.Config{Secret: secret, Sessions: scs.New()})
 	if err != nil {
 		log.Fatal(err)
 	}
-	buf := make([]byte, 0, 128)
-	buf = append(buf, "signature="...)
-	buf = signer.AppendSign(buf, "user@example.com")
-	fmt.Println(len(buf))
-	// Output: 74
+	fmt.Println(kit.Sign("user@example.com"))
+	// Output: 77a363130290d42d905b3300cb9fa49b7f484e56300157c899a538ca5bca12b3
 }
 
 // Wiring the kit into an app: scs sessions, the kit's middleware chained with
@@ -55,7 +60,7 @@ func ExampleSigner_AppendSign() {
 func ExampleKit_Middleware() {
 	sessions := scs.New()
 	kit, err := prefinery.New(prefinery.Config{
-		Secret:   "aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw",
+		Secret:   exampleSecret(),
 		Sessions: sessions,
 	})
 	if err != nil {
@@ -70,7 +75,7 @@ func ExampleKit_Middleware() {
 		}
 	})
 	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
-		id, ok := prefinery.FromRequest(r)
+		id, ok := kit.Identity(r.Context())
 		if !ok {
 			fmt.Fprintln(w, "signed out")
 			return
@@ -95,7 +100,7 @@ func ExampleKit_Middleware() {
 // signed-in user, the authenticateUser call, with the page's CSP nonce.
 func ExampleKit_FuncMap() {
 	kit, err := prefinery.New(prefinery.Config{
-		Secret:     "aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw",
+		Secret:     exampleSecret(),
 		User:       func(*http.Request) (string, bool) { return "user@example.com", true },
 		ProjectKey: "ab12cd34",
 		Nonce:      func(*http.Request) string { return "cmFuZG9t" },
@@ -123,7 +128,7 @@ func ExampleKit_FuncMap() {
 // A single-page app fetches its identity from the endpoint.
 func ExampleKit_IdentityHandler() {
 	kit, err := prefinery.New(prefinery.Config{
-		Secret: "aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw",
+		Secret: exampleSecret(),
 		User:   func(*http.Request) (string, bool) { return "user@example.com", true },
 	})
 	if err != nil {
@@ -140,10 +145,19 @@ func ExampleKit_IdentityHandler() {
 
 // Secrets are loaded from the environment (or a file), never from source code.
 func ExampleSecretFromEnv() {
-	os.Setenv("PREFINERY_IDENTITY_SECRET", "aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw\n")
+	os.Setenv("PREFINERY_IDENTITY_SECRET", "aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw")
 	secret, err := prefinery.SecretFromEnv("PREFINERY_IDENTITY_SECRET")
-	fmt.Println(len(secret), err)
-	// Output: 44 <nil>
+	fmt.Println(secret, err)
+	// Output: [redacted] <nil>
+}
+
+// exampleSecret is the vendor documentation's example secret.
+func exampleSecret() prefinery.Secret {
+	secret, err := prefinery.NewSecret("aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw")
+	if err != nil {
+		log.Fatal(err)
+	}
+	return secret
 }
 
 // newBrowser is an HTTP client that keeps cookies, like one browser.

@@ -14,45 +14,48 @@ import (
 //
 //	go test -run '^$' -fuzz '^FuzzEmbed$' -fuzztime 30s .
 
-// FuzzSign checks Sign against crypto/hmac, for any secret and identifier.
+// FuzzSign checks signing against crypto/hmac used the textbook way, for any
+// secret and identifier.
 func FuzzSign(f *testing.F) {
-	f.Add(vendorSecret, "user@example.com")
+	f.Add(vendorSecretText, "user@example.com")
 	f.Add("secret", "Message")
 	f.Add(strings.Repeat("k", 65), "")
 	f.Fuzz(func(t *testing.T, secret, identifier string) {
 		mac := hmac.New(sha256.New, []byte(secret))
 		mac.Write([]byte(identifier))
 		want := hex.EncodeToString(mac.Sum(nil))
-		s := newSigner(secret)
-		if got := s.Sign(identifier); got != want {
-			t.Fatalf("Sign(%q) under %d-byte secret = %s, want %s", identifier, len(secret), got, want)
-		}
-		if got := string(s.AppendSign([]byte("prefix:"), identifier)); got != "prefix:"+want {
-			t.Fatalf("AppendSign = %s", got)
+		if got := newSecret(secret).sign(identifier); got != want {
+			t.Fatalf("sign(%q) under %d-byte secret = %s, want %s", identifier, len(secret), got, want)
 		}
 	})
 }
 
-// FuzzVerify: a signature verifies for its own identifier only, arbitrary
-// input never panics, and Verify accepts only the signature up to hex case.
-func FuzzVerify(f *testing.F) {
-	f.Add("user@example.com", "other@example.com", "not a signature")
-	f.Add("a", "A", strings.Repeat("0", 64))
-	f.Add("", "\x00", strings.Repeat("é", 32))
-	s, err := NewSigner(vendorSecret)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Fuzz(func(t *testing.T, identifier, other, candidate string) {
-		sig := s.Sign(identifier)
-		if !s.Verify(identifier, sig) || !s.Verify(identifier, strings.ToUpper(sig)) {
-			t.Fatalf("own signature of %q rejected", identifier)
+// FuzzIdentityJSON: for any identifier and signature, MarshalJSON either
+// refuses, or writes printable ASCII JSON that decodes to exactly the identity.
+func FuzzIdentityJSON(f *testing.F) {
+	sig := mustSecret(vendorSecretText).sign("user@example.com")
+	f.Add("user@example.com", sig)
+	f.Add("Ё\"});document.title='X';//@example.com", sig)
+	f.Add("👩\u2028</script>", "</script><script>alert(1)</script>")
+	f.Fuzz(func(t *testing.T, identifier, signature string) {
+		b, err := Identity{Kind: Email, Value: identifier, Signature: signature}.MarshalJSON()
+		if err != nil {
+			if identifierProblem(identifier, maxIdentifierCeiling) == "" && isSignature(signature) {
+				t.Fatalf("refused a valid identity %q: %v", identifier, err)
+			}
+			return
 		}
-		if other != identifier && s.Verify(other, sig) {
-			t.Fatalf("signature of %q accepted for %q", identifier, other)
+		for _, c := range b {
+			if c < 0x20 || c > 0x7e || c == '<' || c == '>' || c == '&' {
+				t.Fatalf("byte %#x in %s", c, b)
+			}
 		}
-		if s.Verify(identifier, candidate) && !strings.EqualFold(candidate, sig) {
-			t.Fatalf("Verify accepted %q for %q", candidate, identifier)
+		var back map[string]string
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("not JSON: %v: %s", err, b)
+		}
+		if len(back) != 2 || back["email"] != identifier || back["signature"] != signature {
+			t.Fatalf("%s decodes to %q", b, back)
 		}
 	})
 }

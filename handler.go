@@ -11,25 +11,17 @@ import (
 //
 //	mux.Handle("/prefinery/identity", kit.IdentityHandler())
 //
-// behind the scs SessionManager's LoadAndSave (and optionally [Kit.Middleware];
-// without it the handler looks the user up itself). A single-page app fetches
-// it and passes the answer to prefinery('authenticateUser', …).
+// behind the scs SessionManager's LoadAndSave. A single-page app fetches it
+// and passes the answer to prefinery('authenticateUser', …).
 //
-// It answers GET and HEAD only (405 with Allow otherwise, OPTIONS included).
-// Signed in: 200 with exactly the object the Web API takes,
-// {"email":"…","signature":"…"} (keyed by the Kit's kind). Nobody signed in:
-// 401. Requests a browser marks as cross-site or same-site (unless
-// Config.UnsafeAllowSameSite), or as loading a script, image, frame or other
-// subresource, or no-cors; and requests without Fetch Metadata whose Origin is
-// another host or null: 403. No session in the context: 500. Every error is a
-// JSON {"error":"…"} body that echoes nothing from the request.
-//
-// Every response carries Cache-Control: no-store, Vary: Cookie,
-// X-Content-Type-Options: nosniff and Cross-Origin-Resource-Policy:
-// same-origin, and no Access-Control-Allow-* header, even if a CORS
-// middleware in front set one. The answer depends only on the session (or
-// Config.User): query strings, bodies and other headers never change whose
-// identity is returned, and there is no JSONP.
+// GET and HEAD only (405 otherwise). Signed in: 200 with the Web API's object,
+// {"email":"…","signature":"…"}. Signed out: 401. Cross-site or same-site
+// requests (by Fetch Metadata, or Origin when there is none), and subresource
+// or no-cors loads: 403. No session: 500. Errors are a JSON {"error":"…"}
+// that echoes nothing from the request. Every answer is no-store, Vary:
+// Cookie, nosniff, Cross-Origin-Resource-Policy: same-origin, without CORS
+// grants whatever a middleware in front set. Only the session (or
+// Config.User) decides whose identity is returned.
 func (k *Kit) IdentityHandler() http.Handler { return http.HandlerFunc(k.serveIdentity) }
 
 func (k *Kit) serveIdentity(w http.ResponseWriter, r *http.Request) {

@@ -31,8 +31,8 @@ func TestNoNormalisation(t *testing.T) {
 	}
 	kit := newSnippetKit(t, nil)
 	for _, p := range pairs {
-		a := renderFor(t, kit, p[0], func(r *http.Request) string { id, _ := FromRequest(r); return id.Value + "\t" + id.Signature })
-		b := renderFor(t, kit, p[1], func(r *http.Request) string { id, _ := FromRequest(r); return id.Value + "\t" + id.Signature })
+		a := renderFor(t, kit, p[0], func(r *http.Request) string { id, _ := kit.requestIdentity(r); return id.Value + "\t" + id.Signature })
+		b := renderFor(t, kit, p[1], func(r *http.Request) string { id, _ := kit.requestIdentity(r); return id.Value + "\t" + id.Signature })
 		assert.Equal(t, p[0]+"\t"+kit.Sign(p[0]), a, "%q is emitted as signed", p[0])
 		assert.NotEqual(t, a, b, "%q and %q stay two users", p[0], p[1])
 	}
@@ -115,7 +115,7 @@ func TestSharedCacheNeverServesAnotherUsersSignature(t *testing.T) {
 			require.NoError(t, err)
 			page := func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Cache-Control", "public, max-age=600") // an app that wants its pages cached
-				snippet, err := kit.Embed(r)
+				snippet, err := kit.embed(r)
 				require.NoError(t, err)
 				_, _ = io.WriteString(w, "<html><head>"+string(snippet)+"</head></html>")
 			}
@@ -127,7 +127,7 @@ func TestSharedCacheNeverServesAnotherUsersSignature(t *testing.T) {
 			// The control page is mounted without the kit.
 			control := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Cache-Control", "public, max-age=600")
-				_, _ = io.WriteString(w, sm.GetString(r.Context(), DefaultSessionKey))
+				_, _ = io.WriteString(w, sm.GetString(r.Context(), defaultSessionKey))
 			}))
 			top := http.NewServeMux()
 			top.Handle("/", alice.New(sm.LoadAndSave, kit.Middleware).Then(mux))
@@ -168,18 +168,12 @@ func TestSharedCacheNeverServesAnotherUsersSignature(t *testing.T) {
 // every response is signed wholly with one of the secrets, and a request's
 // template and endpoint agree.
 func TestRotateUnderLoad(t *testing.T) {
-	secrets := []string{testSecret, "second-secret-0123456789abcdef", "third-secret-0123456789abcdefgh"}
-	signers := make([]*Signer, len(secrets))
-	for i, s := range secrets {
-		var err error
-		signers[i], err = NewSigner(s)
-		require.NoError(t, err)
-	}
+	secrets := []Secret{testSecret, mustSecret("second-secret-0123456789abcdef"), mustSecret("third-secret-0123456789abcdefgh")}
 	kit := newSnippetKit(t, nil)
 	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, _ := FromRequest(r)
-		snippet, _ := kit.Embed(r)
-		again, _ := FromRequest(r)
+		id, _ := kit.requestIdentity(r)
+		snippet, _ := kit.embed(r)
+		again, _ := kit.requestIdentity(r)
 		_, _ = io.WriteString(w, id.Value+"\t"+id.Signature+"\t"+again.Signature+"\t"+string(snippet))
 	}))
 	var wg sync.WaitGroup
@@ -210,8 +204,8 @@ func TestRotateUnderLoad(t *testing.T) {
 				assert.Equal(t, parts[1], parts[2], "one signature per request")
 				assert.Contains(t, parts[3], parts[1], "the snippet carries the same signature")
 				matches := 0
-				for _, s := range signers {
-					if s.Verify(email, parts[1]) {
+				for _, s := range secrets {
+					if s.sign(email) == parts[1] {
 						matches++
 					}
 				}
@@ -222,9 +216,9 @@ func TestRotateUnderLoad(t *testing.T) {
 	workers.Wait()
 	close(stop)
 	wg.Wait()
-	assert.ErrorIs(t, kit.Rotate("short"), ErrInvalidSecret, "an unusable secret is refused")
+	assert.ErrorIs(t, kit.Rotate(Secret{}), ErrInvalidSecret, "no secret is refused")
 	require.NoError(t, kit.Rotate(secrets[0]))
-	assert.True(t, signers[0].Verify("a@b.c", kit.Sign("a@b.c")), "the old secret stays after a refused rotation")
+	assert.Equal(t, secrets[0].sign("a@b.c"), kit.Sign("a@b.c"), "the old secret stays after a refused rotation")
 }
 
 // TestThousandConcurrentUsers: 1,000 goroutines, each a distinct user,
@@ -234,7 +228,7 @@ func TestThousandConcurrentUsers(t *testing.T) {
 	kit := newSnippetKit(t, func(c *Config) { c.Nonce = func(*http.Request) string { return "bm9uY2U" } })
 	endpoint := kit.Middleware(kit.IdentityHandler())
 	page := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		snippet, err := kit.Embed(r)
+		snippet, err := kit.embed(r)
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return
@@ -266,18 +260,14 @@ func TestThousandConcurrentUsers(t *testing.T) {
 // TestRotateMidRequest pins when a request's signature is taken: with the
 // secret current at the first read, and never changed by a later Rotate.
 func TestRotateMidRequest(t *testing.T) {
-	const second = "second-secret-0123456789abcdef"
-	oldSigner, err := NewSigner(testSecret)
-	require.NoError(t, err)
-	newSigner, err := NewSigner(second)
-	require.NoError(t, err)
+	second := mustSecret("second-secret-0123456789abcdef")
 	tests := []struct {
 		name       string
 		readBefore bool // the handler reads the identity before the Rotate
-		want       *Signer
+		want       Secret
 	}{
-		{"read before the rotation keeps the old secret", true, oldSigner},
-		{"first read after the rotation takes the new secret", false, newSigner},
+		{"read before the rotation keeps the old secret", true, testSecret},
+		{"first read after the rotation takes the new secret", false, second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -285,17 +275,17 @@ func TestRotateMidRequest(t *testing.T) {
 			var first, last Identity
 			h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if tt.readBefore {
-					first, _ = FromRequest(r)
+					first, _ = kit.requestIdentity(r)
 				}
 				require.NoError(t, kit.Rotate(second))
-				last, _ = FromRequest(r)
+				last, _ = kit.requestIdentity(r)
 			}))
 			req := httptest.NewRequest(http.MethodGet, "/", nil)
 			h.ServeHTTP(httptest.NewRecorder(), req.WithContext(contextWithUser(req, "amy@example.com")))
 			if tt.readBefore {
 				assert.Equal(t, first.Signature, last.Signature, "one signature per request")
 			}
-			assert.True(t, tt.want.Verify("amy@example.com", last.Signature))
+			assert.Equal(t, tt.want.sign("amy@example.com"), last.Signature)
 		})
 	}
 }

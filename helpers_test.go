@@ -19,11 +19,23 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// testSecret is a throwaway secret for tests; never a real project's.
-const testSecret = "test-secret-0123456789-abcdefghij"
+// testSecretText is a throwaway secret for tests; never a real project's.
+const testSecretText = "test-secret-0123456789-abcdefghij"
 
-// vendorSecret is the example secret from Prefinery's documentation.
-const vendorSecret = "aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw"
+// testSecret is testSecretText as a Secret.
+var testSecret = mustSecret(testSecretText)
+
+// vendorSecretText is the example secret from Prefinery's documentation.
+const vendorSecretText = "aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw"
+
+// mustSecret wraps a test secret, panicking on a bad constant.
+func mustSecret(s string) Secret {
+	secret, err := NewSecret(s)
+	if err != nil {
+		panic(err)
+	}
+	return secret
+}
 
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer struct {
@@ -98,7 +110,7 @@ func testMux(kit *Kit) *http.ServeMux {
 		_, _ = io.WriteString(w, "ok")
 	})
 	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
-		id, ok := FromRequest(r)
+		id, ok := kit.Identity(r.Context())
 		if !ok {
 			_, _ = io.WriteString(w, "anonymous")
 			return
@@ -106,8 +118,8 @@ func testMux(kit *Kit) *http.ServeMux {
 		_, _ = io.WriteString(w, string(id.Kind)+"\t"+id.Value+"\t"+id.Signature)
 	})
 	mux.HandleFunc("GET /twice", func(w http.ResponseWriter, r *http.Request) {
-		a, _ := FromRequest(r)
-		b, _ := FromContext(r.Context())
+		a, _ := kit.Identity(r.Context())
+		b, _ := kit.requestIdentity(r)
 		_, _ = io.WriteString(w, a.Signature+"\t"+b.Signature)
 	})
 	mux.HandleFunc("GET /ignore", func(w http.ResponseWriter, r *http.Request) {

@@ -2,16 +2,17 @@ package prefinery
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Kind names which identifier the kit signs. Its values are the parameter
-// names of Prefinery's Web API, so an [Identity] marshals to exactly the object
-// that prefinery('authenticateUser', …) takes. A Kind is a plain string value,
-// safe for concurrent use.
+// names of Prefinery's Web API, so an [Identity] marshals to exactly the
+// object prefinery('authenticateUser', …) takes.
 type Kind string
 
 // The identifier kinds Prefinery's Web API accepts.
@@ -21,47 +22,114 @@ const (
 	ID           Kind = "id"            // the user's Prefinery id
 )
 
-// valid reports whether k is one of the Web API's kinds.
 func (k Kind) valid() bool { return k == Email || k == ReferralCode || k == ID }
 
-// Identity is the signed-in user as Prefinery sees them: which kind of
-// identifier, its value, and its signature. It is a plain value, safe to copy
-// and to share between goroutines.
+// Identity is the signed-in user as Prefinery sees them. It is a plain value,
+// safe to copy and share.
 //
-// Identity marshals to JSON as the object Prefinery's Web API takes, keyed by
-// its kind: {"email":"…","signature":"…"}. In logs (slog) it shows only its
-// kind; fmt's verbs show the kind and value but never the signature.
+// It marshals to the Web API's object, {"email":"…","signature":"…"}; slog
+// shows only its kind, and fmt never shows the signature.
 type Identity struct {
 	Kind      Kind   // which identifier Value is
 	Value     string // the identifier, byte for byte as signed and as emitted
 	Signature string // lowercase hex HMAC-SHA256 of Value under the project secret
 }
 
-// MarshalJSON encodes the identity as {"<kind>":"<value>","signature":"<signature>"}
-// with HTML-safe escaping. It refuses (returns an error wrapping
-// [ErrInvalidIdentifier]) an identity whose kind is unknown or whose value could
-// not be emitted faithfully, rather than emit a value that differs from the one
-// signed.
+// Limits on identifiers. 320 bytes covers any email address (RFC 5321 caps a
+// usable one at 254); referral codes and ids are far shorter.
+const (
+	defaultMaxIdentifierLength = 320
+	maxIdentifierCeiling       = 4096 // the most Config.MaxIdentifierLength may allow
+)
+
+// signatureLength is the length of a signature: hex-encoded HMAC-SHA256.
+const signatureLength = 64
+
+// MarshalJSON encodes the identity as {"<kind>":"<value>","signature":"<signature>"},
+// in ASCII only: every other rune, and < > & for HTML, is written as \uXXXX,
+// so no page charset can reinterpret it and the JSON decodes to exactly the
+// signed string. An unknown kind, an identifier the kit would not sign, or a
+// signature that is not 64 lowercase hex characters is refused with an error
+// wrapping [ErrInvalidIdentifier]; nothing is emitted then.
 func (id Identity) MarshalJSON() ([]byte, error) {
 	if !id.Kind.valid() {
 		return nil, fmt.Errorf("%w: unknown kind %q", ErrInvalidIdentifier, string(id.Kind))
 	}
-	if reason := identifierProblem(id.Value, maxIdentifierCeiling); reason != "" {
-		return nil, fmt.Errorf("%w: %s", ErrInvalidIdentifier, reason)
+	if problem := identifierProblem(id.Value, maxIdentifierCeiling); problem != "" {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidIdentifier, problem)
 	}
-	value, err := json.Marshal(id.Value)
-	if err != nil {
-		return nil, err
+	if !isSignature(id.Signature) {
+		return nil, fmt.Errorf("%w: the signature is not 64 lowercase hex characters", ErrInvalidIdentifier)
 	}
-	b := make([]byte, 0, len(id.Kind)+len(value)+len(id.Signature)+20)
+	b := make([]byte, 0, len(id.Kind)+len(id.Value)+signatureLength+24)
 	b = append(b, `{"`...)
 	b = append(b, id.Kind...)
-	b = append(b, `":`...)
-	b = append(b, value...)
-	b = append(b, `,"signature":"`...)
-	b = append(b, id.Signature...) // hex: nothing to escape
+	b = append(b, `":"`...)
+	b = appendASCIIString(b, id.Value)
+	b = append(b, `","signature":"`...)
+	b = append(b, id.Signature...)
 	b = append(b, `"}`...)
 	return b, nil
+}
+
+// appendASCIIString appends s as the inside of a JSON string, escaping
+// everything but printable ASCII, and the characters HTML gives meaning to.
+func appendASCIIString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	u := func(b []byte, r rune) []byte {
+		return append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+	}
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r < 0x20 || r > 0x7e || r == '<' || r == '>' || r == '&':
+			if r > 0xffff {
+				r1, r2 := utf16.EncodeRune(r)
+				b = u(u(b, r1), r2)
+			} else {
+				b = u(b, r)
+			}
+		default:
+			b = append(b, byte(r))
+		}
+	}
+	return b
+}
+
+// isSignature reports whether s is 64 lowercase hex characters.
+func isSignature(s string) bool {
+	if len(s) != signatureLength {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// identifierProblem says why the kit cannot sign and emit s faithfully, or
+// returns "" when it can. The reason never quotes s (identifiers are personal
+// data). Refused: empty; longer than max bytes; invalid UTF-8 (html/template
+// and encoding/json would turn it into U+FFFD, so the browser would send
+// another string than the one signed); control characters.
+func identifierProblem(s string, max int) string {
+	switch {
+	case s == "":
+		return "the identifier is empty"
+	case len(s) > max:
+		return fmt.Sprintf("the identifier is %d bytes, over the limit of %d", len(s), max)
+	case !utf8.ValidString(s):
+		return "the identifier is not valid UTF-8"
+	}
+	for i, r := range s {
+		if unicode.IsControl(r) {
+			return fmt.Sprintf("the identifier has a control character at byte %d", i)
+		}
+	}
+	return ""
 }
 
 // String shows the kind and value; the signature is redacted.
@@ -75,63 +143,46 @@ func (id Identity) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("kind", string(id.Kind)), slog.String("value", redacted))
 }
 
-// identityKey is the context key of the signed-in identity.
-type identityKey struct{}
+// identityKey is the context key of a Kit's identity. It holds the Kit, so two
+// Kits in one app never see each other's identity.
+type identityKey struct{ kit *Kit }
 
-// fixedIdentity is the context WithIdentity returns: the parent plus an
-// identity given up front.
-type fixedIdentity struct {
-	context.Context
-	id Identity
-}
-
-// Value returns the identity for identityKey and defers to the parent context
-// for every other key.
-func (c *fixedIdentity) Value(key any) any {
-	if _, ok := key.(identityKey); ok {
-		return &c.id
-	}
-	return c.Context.Value(key)
-}
-
-// String describes the context without revealing the identity.
-func (c *fixedIdentity) String() string {
-	return fmt.Sprint(c.Context) + ".WithValue(prefinery.Identity)"
-}
-
-// FromContext returns the signed-in user's identity attached by
-// [Kit.Middleware] (or [WithIdentity]), computing its signature on first use.
-// ok is false when nobody is signed in, when the identifier was refused, or
-// when ctx never went through the middleware. It never panics and is safe to
-// call from any goroutine holding ctx.
-func FromContext(ctx context.Context) (id Identity, ok bool) {
+// Identity returns the signed-in user's identity that [Kit.Middleware] (or
+// [Kit.WithIdentity]) attached to ctx, signing it on first use, at most once
+// per request. ok is false when nobody is signed in or ctx did not pass
+// through this Kit's middleware. It never panics.
+func (k *Kit) Identity(ctx context.Context) (id Identity, ok bool) {
 	if ctx == nil {
 		return Identity{}, false
 	}
-	switch v := ctx.Value(identityKey{}).(type) {
-	case *identityContext:
+	switch v := ctx.Value(identityKey{k}).(type) {
+	case *signedResponse:
 		return v.identity(), true
-	case *Identity:
-		return *v, true
+	case plantedIdentity:
+		return v.id, true
 	}
 	return Identity{}, false
 }
 
-// FromRequest is FromContext(r.Context()); it returns ok false for a nil request.
-func FromRequest(r *http.Request) (Identity, bool) {
-	if r == nil {
-		return Identity{}, false
-	}
-	return FromContext(r.Context())
-}
-
-// WithIdentity returns a copy of ctx carrying id as the signed-in identity, as
-// [Kit.Middleware] would attach it. It is meant for tests of handlers and
-// templates; id is used as given (its Signature is not recomputed). A nil ctx
+// WithIdentity returns a copy of ctx carrying id as this Kit's signed-in
+// identity, as the middleware would attach it: for tests of handlers and
+// templates. id is used as given (its Signature is not recomputed). A nil ctx
 // is taken as context.Background().
-func WithIdentity(ctx context.Context, id Identity) context.Context {
+func (k *Kit) WithIdentity(ctx context.Context, id Identity) context.Context {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return &fixedIdentity{Context: ctx, id: id}
+	return context.WithValue(ctx, identityKey{k}, plantedIdentity{id})
+}
+
+// plantedIdentity is an identity given to WithIdentity. It has no String
+// method, so printing the context shows its type, not the identifier.
+type plantedIdentity struct{ id Identity }
+
+// requestIdentity is k.Identity for a request that may be nil.
+func (k *Kit) requestIdentity(r *http.Request) (Identity, bool) {
+	if r == nil {
+		return Identity{}, false
+	}
+	return k.Identity(r.Context())
 }

@@ -10,42 +10,56 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func TestFromContextWithoutIdentity(t *testing.T) {
+func newTestKit(t *testing.T) *Kit {
+	t.Helper()
+	kit, err := New(Config{Secret: testSecret, Sessions: scs.New(), ProjectKey: "abcd1234"})
+	require.NoError(t, err)
+	return kit
+}
+
+func TestIdentityWithoutOne(t *testing.T) {
+	kit := newTestKit(t)
 	var nilCtx context.Context
 	for name, ctx := range map[string]context.Context{"background": context.Background(), "nil": nilCtx} {
 		t.Run(name, func(t *testing.T) {
-			id, ok := FromContext(ctx)
+			id, ok := kit.Identity(ctx)
 			assert.False(t, ok)
 			assert.Zero(t, id)
 		})
 	}
-	_, ok := FromRequest(nil)
+	_, ok := kit.requestIdentity(nil)
 	assert.False(t, ok)
 }
 
 func TestWithIdentity(t *testing.T) {
+	kit := newTestKit(t)
 	want := Identity{Kind: ReferralCode, Value: "REF42", Signature: strings.Repeat("ab", 32)}
-	ctx := WithIdentity(context.Background(), want)
-	got, ok := FromContext(ctx)
+	ctx := kit.WithIdentity(context.Background(), want)
+	got, ok := kit.Identity(ctx)
 	require.True(t, ok)
 	assert.Equal(t, want, got)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
 	require.NoError(t, err)
-	got, ok = FromRequest(req)
+	got, ok = kit.requestIdentity(req)
 	require.True(t, ok)
 	assert.Equal(t, want, got)
 	assert.NotContains(t, fmt.Sprint(ctx), "REF42", "the context's description hides the identity")
 
 	//lint:ignore SA1012 a nil parent is the input under test
-	fromNil := WithIdentity(nil, want)
-	got, ok = FromContext(fromNil)
+	fromNil := kit.WithIdentity(nil, want)
+	got, ok = kit.Identity(fromNil)
 	require.True(t, ok)
 	assert.Equal(t, want, got)
 	assert.Nil(t, fromNil.Value("other key"), "a nil parent behaves as context.Background()")
+
+	other := newTestKit(t)
+	_, ok = other.Identity(ctx)
+	assert.False(t, ok, "another Kit does not see this Kit's identity")
 }
 
 func TestIdentityMarshalJSON(t *testing.T) {
@@ -59,6 +73,8 @@ func TestIdentityMarshalJSON(t *testing.T) {
 		{"referral", Identity{ReferralCode, "R1", sig}, `{"referral_code":"R1","signature":"` + sig + `"}`},
 		{"id", Identity{ID, "77", sig}, `{"id":"77","signature":"` + sig + `"}`},
 		{"html-safe", Identity{Email, "</script>&'\"@x", sig}, `{"email":"\u003c/script\u003e\u0026'\"@x","signature":"` + sig + `"}`},
+		{"ascii only", Identity{Email, "Ё\"é@例え.jp", sig}, `{"email":"\u0401\"\u00e9@\u4f8b\u3048.jp","signature":"` + sig + `"}`},
+		{"astral plane", Identity{Email, "👩@x", sig}, `{"email":"\ud83d\udc69@x","signature":"` + sig + `"}`},
 		{"line separators", Identity{Email, "a\u2028b\u2029c", sig}, `{"email":"a\u2028b\u2029c","signature":"` + sig + `"}`},
 	}
 	for _, tt := range tests {
@@ -72,9 +88,18 @@ func TestIdentityMarshalJSON(t *testing.T) {
 			assert.Equal(t, tt.id.Value, back[string(tt.id.Kind)], "decodes to the exact identifier")
 		})
 	}
-	for _, bad := range []Identity{{Kind: "user", Value: "a"}, {Kind: Email, Value: "a\xff"}, {Kind: Email, Value: ""}} {
-		_, err := json.Marshal(bad)
-		assert.ErrorIs(t, err, ErrInvalidIdentifier, "%q", bad.Value)
+	bad := []Identity{
+		{Kind: "user", Value: "a", Signature: sig},
+		{Kind: Email, Value: "a\xff", Signature: sig},
+		{Kind: Email, Value: "", Signature: sig},
+		{Kind: Email, Value: "a@b.c", Signature: "</script><script>alert(1)</script>"},
+		{Kind: Email, Value: "a@b.c", Signature: strings.ToUpper(sig)},
+		{Kind: Email, Value: "a@b.c", Signature: sig[:63]},
+		{Kind: Email, Value: "a@b.c"},
+	}
+	for _, id := range bad {
+		_, err := json.Marshal(id)
+		assert.ErrorIs(t, err, ErrInvalidIdentifier, "%q %q", id.Value, id.Signature)
 	}
 }
 
@@ -115,7 +140,7 @@ func TestIdentifierProblem(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := identifierProblem(tt.in, DefaultMaxIdentifierLength)
+			got := identifierProblem(tt.in, defaultMaxIdentifierLength)
 			if tt.want == "" {
 				assert.Empty(t, got)
 			} else {

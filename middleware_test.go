@@ -2,6 +2,7 @@ package prefinery
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -96,7 +97,7 @@ func TestMiddlewareUserFunc(t *testing.T) {
 	require.NoError(t, err)
 	var got Identity
 	var ok bool
-	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got, ok = FromRequest(r) }))
+	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got, ok = kit.requestIdentity(r) }))
 
 	req := httptest.NewRequest(http.MethodGet, "/?email=victim@example.com", nil)
 	h.ServeHTTP(httptest.NewRecorder(), req)
@@ -128,7 +129,7 @@ func TestMiddlewareRefusesBadIdentifiers(t *testing.T) {
 			called := false
 			h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				called = true
-				_, ok := FromRequest(r)
+				_, ok := kit.requestIdentity(r)
 				assert.False(t, ok, "a refused identifier is treated as signed out")
 			}))
 			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
@@ -144,7 +145,7 @@ func TestMiddlewareWithoutLoadAndSave(t *testing.T) {
 	kit, err := New(Config{Secret: testSecret, Sessions: scs.New(), ErrorLog: logger})
 	require.NoError(t, err)
 	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, ok := FromRequest(r)
+		_, ok := kit.requestIdentity(r)
 		assert.False(t, ok)
 	}))
 	for range 3 {
@@ -196,43 +197,57 @@ func TestMiddlewareIsAliceConstructor(t *testing.T) {
 	kit, err := New(Config{Secret: testSecret, Sessions: scs.New()})
 	require.NoError(t, err)
 	var _ alice.Constructor = kit.Middleware
-	var _ func(http.Handler) http.Handler = kit.AutoInsert
 }
 
-// TestMiddlewareAllocations pins the middleware's allocation budget (counts,
-// not timings): one block per signed-in request, plus the 16 bytes scs's Get
-// allocates when the user comes from scs; reading the identity adds only the
-// signature string.
-func TestMiddlewareAllocations(t *testing.T) {
+// TestTwoKitsKeepTheirOwnIdentities: an app with two Prefinery projects (two
+// Kits, two session keys) chained on one request. Each Kit's accessor, template
+// functions and endpoint see only the identity its own middleware attached.
+func TestTwoKitsKeepTheirOwnIdentities(t *testing.T) {
 	sm := scs.New()
-	kit, err := New(Config{Secret: testSecret, Sessions: sm})
+	kitA, err := New(Config{Secret: testSecret, Sessions: sm, SessionKey: "projectA", ProjectKey: "aaaa1111"})
 	require.NoError(t, err)
-	userKit, err := New(Config{Secret: testSecret, User: func(*http.Request) (string, bool) { return "amy@example.com", true }})
+	kitB, err := New(Config{Secret: mustSecret(vendorSecretText), Sessions: sm, SessionKey: "projectB", Kind: ReferralCode, ProjectKey: "bbbb2222"})
 	require.NoError(t, err)
-	ignore := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
-	read := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := FromRequest(r); !ok {
-			t.Error("no identity")
-		}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		require.NoError(t, kitA.Login(r.Context(), "ann@example.com"))
+		sm.Put(r.Context(), "projectB", "REFB42") // project B knows her by referral code
 	})
-	tests := []struct {
-		name    string
-		handler http.Handler
-		email   string // in the scs session
-		want    float64
-	}{
-		{"scs, signed in, identity unread", kit.Middleware(ignore), "amy@example.com", 2},
-		{"scs, signed in, identity read", kit.Middleware(read), "amy@example.com", 3},
-		{"scs, nobody signed in", kit.Middleware(ignore), "", 1},
-		{"Config.User, signed in, identity unread", userKit.Middleware(ignore), "", 1},
-		{"Config.User, signed in, identity read", userKit.Middleware(read), "", 2},
+	page := func(kit *Kit) http.HandlerFunc {
+		tmpl := template.Must(template.New("p").Funcs(kit.FuncMap()).Parse(`{{prefineryIdentifier .}}|{{prefinerySignature .}}`))
+		return func(w http.ResponseWriter, r *http.Request) { require.NoError(t, tmpl.Execute(w, r)) }
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			req := sessionRequest(t, sm, tt.email)
-			w := &discardWriter{h: http.Header{}}
-			allocs := testing.AllocsPerRun(100, func() { tt.handler.ServeHTTP(w, req) })
-			assert.Equal(t, tt.want, allocs, "allocations per request")
-		})
-	}
+	mux.Handle("GET /a", page(kitA))
+	mux.Handle("GET /b", page(kitB))
+	mux.Handle("GET /a/identity", kitA.IdentityHandler())
+	mux.Handle("GET /b/identity", kitB.IdentityHandler())
+	srv := httptest.NewServer(sm.LoadAndSave(kitA.Middleware(kitB.Middleware(mux))))
+	t.Cleanup(srv.Close)
+	app := &testApp{t: t, server: srv}
+	c := app.client()
+	require.Equal(t, http.StatusOK, app.post(c, "/login"))
+
+	_, _, body := app.get(c, "/a")
+	assert.Equal(t, "ann@example.com|"+testSecret.sign("ann@example.com"), body)
+	_, _, body = app.get(c, "/b")
+	assert.Equal(t, "REFB42|"+mustSecret(vendorSecretText).sign("REFB42"), body)
+	_, _, body = app.get(c, "/a/identity")
+	assert.JSONEq(t, `{"email":"ann@example.com","signature":"`+testSecret.sign("ann@example.com")+`"}`, body)
+	_, _, body = app.get(c, "/b/identity")
+	assert.JSONEq(t, `{"referral_code":"REFB42","signature":"`+mustSecret(vendorSecretText).sign("REFB42")+`"}`, body)
+
+	// Kit A's identity is invisible to a request that only passed kit B.
+	onlyB := kitB.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, okA := kitA.Identity(r.Context())
+		_, okB := kitB.Identity(r.Context())
+		assert.False(t, okA, "kit A sees no identity it did not attach")
+		assert.True(t, okB)
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	ctx, err := sm.Load(req.Context(), "")
+	require.NoError(t, err)
+	sm.Put(ctx, "projectA", "ann@example.com")
+	sm.Put(ctx, "projectB", "REFB42")
+	onlyB.ServeHTTP(httptest.NewRecorder(), req.WithContext(ctx))
 }

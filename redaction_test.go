@@ -6,7 +6,9 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -15,50 +17,81 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// secretFragments are the pieces of testSecret that must never be printed,
-// in every encoding a formatter might use.
+// secretFragments are the pieces of a secret, and of the HMAC pads derived
+// from it, that must never be printed, in every encoding a formatter uses.
 func secretFragments(secret string) []string {
-	return []string{
-		secret,
-		secret[:12],
-		fmt.Sprintf("%x", secret)[:24],
-		fmt.Sprintf("%X", secret)[:24],
-		fmt.Sprint([]byte(secret))[:24],
+	frags := []string{secret, secret[:12]}
+	for _, pad := range []byte{0, 0x36, 0x5c} { // the key, and HMAC's inner and outer pads
+		b := []byte(secret[:10])
+		for i := range b {
+			b[i] ^= pad
+		}
+		frags = append(frags,
+			fmt.Sprintf("%x", b), fmt.Sprintf("%X", b),
+			strings.Trim(fmt.Sprint(b), "[]"), // decimal bytes, as %v prints a []byte
+			fmt.Sprintf("%q", b)[1:12])
 	}
+	return frags
 }
 
 func assertNoSecret(t *testing.T, out string, how string) {
 	t.Helper()
-	for _, frag := range secretFragments(testSecret) {
-		assert.NotContains(t, out, frag, "%s leaked the secret", how)
+	for _, frag := range secretFragments(testSecretText) {
+		if !assert.NotContains(t, out, frag, "%s leaked the secret", how) {
+			return
+		}
 	}
 }
 
-// TestSecretRedaction prints every type that holds the secret (or its HMAC
-// pads) through every verb and encoder.
-func TestSecretRedaction(t *testing.T) {
-	signer, err := NewSigner(testSecret)
-	require.NoError(t, err)
-	cfg := Config{Secret: testSecret, Sessions: scs.New()}
+// appWithPrivateFields holds the kit's values the way an app's own struct
+// does: in unexported fields, where fmt cannot call their methods.
+type appWithPrivateFields struct {
+	cfg      Config
+	secret   Secret
+	kit      *Kit
+	kitValue any // a Kit copied by value
+	name     string
+}
+
+// AppWithPublicFields holds them in exported fields.
+type AppWithPublicFields struct {
+	Cfg    Config
+	Secret Secret
+	Kit    *Kit
+}
+
+// TestSecretNeverPrinted prints every value that holds the secret, held
+// directly, by pointer, and in exported and unexported fields, through every
+// fmt verb, log, slog, encoding/json, encoding/xml, errors and panics.
+func TestSecretNeverPrinted(t *testing.T) {
+	cfg := Config{Secret: testSecret, Sessions: scs.New(), ProjectKey: "abc123"}
 	kit, err := New(cfg)
 	require.NoError(t, err)
-	type wrapper struct {
-		Cfg    Config
-		Signer *Signer
-		Kit    *Kit
-	}
+	kit.Sign("warm@example.com") // fill the HMAC pool: its states hold the pads
+	kitValue := reflect.ValueOf(kit).Elem().Interface()
+	secret := testSecret
 	values := map[string]any{
-		"Signer":        signer,
-		"Config":        cfg,
-		"*Config":       &cfg,
-		"Kit":           kit,
-		"nested struct": wrapper{Cfg: cfg, Signer: signer, Kit: kit},
+		"Secret":                    testSecret,
+		"*Secret":                   &secret,
+		"Config":                    cfg,
+		"*Config":                   &cfg,
+		"*Kit":                      kit,
+		"Kit by value":              kitValue,
+		"app struct, private":       appWithPrivateFields{cfg: cfg, secret: testSecret, kit: kit, kitValue: kitValue, name: "shop"},
+		"*app struct, private":      &appWithPrivateFields{cfg: cfg, secret: testSecret, kit: kit, kitValue: kitValue},
+		"app struct, public":        AppWithPublicFields{Cfg: cfg, Secret: testSecret, Kit: kit},
+		"slice of configs":          []Config{cfg, cfg},
+		"map of secrets":            map[string]Secret{"identity": testSecret},
+		"app struct in a interface": any(appWithPrivateFields{cfg: cfg}),
 	}
 	for name, v := range values {
 		t.Run(name, func(t *testing.T) {
 			for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%T %v"} {
 				assertNoSecret(t, fmt.Sprintf(verb, v), verb)
 			}
+			var logged bytes.Buffer
+			log.New(&logged, "", 0).Printf("%+v %v", v, v)
+			assertNoSecret(t, logged.String(), "log.Printf")
 			var text, js bytes.Buffer
 			slog.New(slog.NewTextHandler(&text, nil)).Info("m", "v", v)
 			slog.New(slog.NewJSONHandler(&js, nil)).Info("m", "v", v)
@@ -81,26 +114,29 @@ func panicText(v any) (out string) {
 	panic(v)
 }
 
-func TestRedactedFormsAreUseful(t *testing.T) {
-	cfg := Config{Secret: testSecret, Sessions: scs.New(), SessionKey: "userEmail", Kind: Email}
-	assert.Contains(t, fmt.Sprint(cfg), "[redacted]")
-	assert.Contains(t, fmt.Sprint(cfg), `"userEmail"`, "non-secret settings stay visible")
-	b, err := json.Marshal(cfg)
+func TestSecretPrintsRedacted(t *testing.T) {
+	for _, verb := range []string{"%v", "%s", "%#v"} {
+		assert.Equal(t, "[redacted]", fmt.Sprintf(verb, testSecret), verb)
+	}
+	b, err := json.Marshal(struct{ S Secret }{testSecret})
 	require.NoError(t, err)
-	assert.True(t, json.Valid(b))
+	assert.JSONEq(t, `{"S":"[redacted]"}`, string(b))
+	cfg := Config{Secret: testSecret, Sessions: scs.New(), SessionKey: "userEmail"}
+	assert.Contains(t, fmt.Sprintf("%+v", cfg), "Secret:[redacted]")
+	assert.Contains(t, fmt.Sprintf("%+v", cfg), "SessionKey:userEmail", "settings other than the secret stay visible")
 }
 
 func TestConfigErrorsNeverContainSecret(t *testing.T) {
 	bad := []Config{
 		{Secret: testSecret}, // no lookup
 		{Secret: testSecret, Sessions: scs.New(), Kind: "uuid"}, // bad kind
-		{Secret: testSecret[:10], Sessions: scs.New()},          // too short
+		{Sessions: scs.New()}, // no secret
 		{Secret: testSecret, Sessions: scs.New(), ProjectKey: "x\"y"},
 	}
 	for _, cfg := range bad {
 		_, err := New(cfg)
 		require.Error(t, err)
-		assert.NotContains(t, err.Error(), testSecret[:10])
+		assertNoSecret(t, err.Error(), "New's error")
 		assert.True(t, errors.Is(err, ErrInvalidConfig))
 		assert.False(t, strings.Contains(err.Error(), "%!"), "well-formed message: %s", err)
 	}

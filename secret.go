@@ -1,40 +1,117 @@
 package prefinery
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"hash"
 	"log/slog"
 	"os"
-	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
 )
 
-// SecretFromEnv reads the Identity Verification Secret from the environment
-// variable name (conventionally PREFINERY_IDENTITY_SECRET). Only a trailing
-// CR/LF is removed (left by `echo` or an editor); every other byte is kept,
-// since the bytes are the HMAC key. It returns an error wrapping
-// [ErrInvalidSecret] when the variable is unset or the secret is unusable; the
-// error names the variable, never the value.
-func SecretFromEnv(name string) (string, error) {
-	v, ok := os.LookupEnv(name)
-	if !ok {
-		return "", fmt.Errorf("%w: the environment variable %s is not set", ErrInvalidSecret, name)
-	}
-	secret := trimLineEnd(v)
-	if err := checkSecret(secret); err != nil {
-		return "", fmt.Errorf("environment variable %s: %w", name, err)
-	}
-	return secret, nil
+// minSecretLength is the shortest secret accepted, in bytes. Prefinery's
+// secrets are far longer; anything shorter is a placeholder or a truncated copy.
+const minSecretLength = 16
+
+// redacted is what every printed form of a Secret shows.
+const redacted = "[redacted]"
+
+// Secret holds a Prefinery secret: the project's Identity Verification Secret
+// (and, for webhooks, its signing secret). Make one with [NewSecret],
+// [SecretFromEnv] or [SecretFromFile]; the zero value is "no secret".
+//
+// The key material sits behind a pointer, so no printed form of a Secret — or
+// of a Config or Kit holding one, directly or in an unexported field of the
+// app's own struct — shows it: fmt, log, slog, encoding/json and encoding/xml
+// print "[redacted]" or an address. A Secret is immutable and safe for
+// concurrent use.
+type Secret struct {
+	key *secretKey
 }
 
-// SecretFromFile reads the Identity Verification Secret from a file (a
-// mounted Kubernetes or Docker secret, say). Only a trailing CR/LF is removed.
-// A file that group or others may read is accepted, with a warning through
-// slog.Default, since anyone who reads the secret can sign as any user. Errors
-// wrap [ErrInvalidSecret] or the file error and name the path, never the
-// contents.
-func SecretFromFile(path string) (string, error) {
+// secretKey is the key material: a pool of HMAC-SHA256 states keyed with it.
+// crypto/hmac keeps the keyed pad states, so Reset makes a state ready to sign
+// again without rehashing the key.
+type secretKey struct {
+	macs sync.Pool // of *macState
+}
+
+type macState struct {
+	h   hash.Hash
+	in  []byte // the message, copied so Write needs no conversion
+	sum [sha256.Size]byte
+}
+
+// NewSecret checks secret and wraps it. It is for tests and for apps that load
+// secrets from their own store; the bytes are the HMAC key exactly as given.
+// A secret that is empty, shorter than 16 bytes, not valid UTF-8 or that
+// starts or ends with whitespace (a newline left by echo, a pasted space) is
+// refused with an error wrapping [ErrInvalidSecret] that names the problem and
+// never contains the value.
+func NewSecret(secret string) (Secret, error) {
+	if problem := secretProblem(secret); problem != "" {
+		return Secret{}, fmt.Errorf("%w: %s; copy it again from Prefinery's project settings", ErrInvalidSecret, problem)
+	}
+	return newSecret(secret), nil
+}
+
+// newSecret wraps key without the policy checks (known-answer tests use
+// RFC-style short keys).
+func newSecret(key string) Secret {
+	b := []byte(key)
+	k := &secretKey{}
+	k.macs.New = func() any { return &macState{h: hmac.New(sha256.New, b)} }
+	return Secret{key: k}
+}
+
+// secretProblem says what is wrong with a secret, without quoting it.
+func secretProblem(s string) string {
+	first, _ := utf8.DecodeRuneInString(s)
+	last, _ := utf8.DecodeLastRuneInString(s)
+	switch {
+	case s == "":
+		return "the secret is empty"
+	case !utf8.ValidString(s):
+		return "the secret is not valid UTF-8 (a binary file?)"
+	case unicode.IsSpace(first):
+		return "the secret starts with whitespace"
+	case last == '\n' || last == '\r':
+		return "the secret ends with a line break (written by echo without -n?)"
+	case unicode.IsSpace(last):
+		return "the secret ends with whitespace"
+	case len(s) < minSecretLength:
+		return fmt.Sprintf("the secret is %d bytes, shorter than the minimum of %d", len(s), minSecretLength)
+	}
+	return ""
+}
+
+// SecretFromEnv reads a secret from the environment variable name
+// (conventionally PREFINERY_IDENTITY_SECRET) and checks it as [NewSecret]
+// does. Errors name the variable, never the value.
+func SecretFromEnv(name string) (Secret, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return Secret{}, fmt.Errorf("%w: the environment variable %s is not set", ErrInvalidSecret, name)
+	}
+	s, err := NewSecret(v)
+	if err != nil {
+		return Secret{}, fmt.Errorf("environment variable %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// SecretFromFile reads a secret from a file (a mounted Kubernetes or Docker
+// secret) and checks it as [NewSecret] does: write the file without a
+// trailing newline. A file that group or others may read is accepted with a
+// warning through slog.Default. Errors name the path, never the contents.
+func SecretFromFile(path string) (Secret, error) {
 	info, err := os.Stat(path)
 	if err != nil {
-		return "", fmt.Errorf("prefinery: reading the secret file: %w", err)
+		return Secret{}, fmt.Errorf("prefinery: reading the secret file: %w", err)
 	}
 	if info.Mode().Perm()&0o077 != 0 {
 		slog.Default().Warn("prefinery: the secret file is readable by group or others; restrict it with chmod 600",
@@ -42,14 +119,46 @@ func SecretFromFile(path string) (string, error) {
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("prefinery: reading the secret file: %w", err)
+		return Secret{}, fmt.Errorf("prefinery: reading the secret file: %w", err)
 	}
-	secret := trimLineEnd(string(b))
-	if err := checkSecret(secret); err != nil {
-		return "", fmt.Errorf("secret file %s: %w", path, err)
+	s, err := NewSecret(string(b))
+	clear(b)
+	if err != nil {
+		return Secret{}, fmt.Errorf("secret file %s: %w", path, err)
 	}
-	return secret, nil
+	return s, nil
 }
 
-// trimLineEnd removes trailing CR and LF characters, and nothing else.
-func trimLineEnd(s string) string { return strings.TrimRight(s, "\r\n") }
+// isZero reports whether s holds no secret.
+func (s Secret) isZero() bool { return s.key == nil }
+
+// sign returns the lowercase hex HMAC-SHA256 of message under s.
+func (s Secret) sign(message string) string {
+	var sum [sha256.Size]byte
+	s.mac(&sum, message)
+	return hex.EncodeToString(sum[:])
+}
+
+// mac writes the HMAC-SHA256 of the concatenated parts under s into sum.
+func (s Secret) mac(sum *[sha256.Size]byte, parts ...string) {
+	m := s.key.macs.Get().(*macState)
+	m.h.Reset()
+	m.in = m.in[:0]
+	for _, p := range parts {
+		m.in = append(m.in, p...)
+	}
+	m.h.Write(m.in)
+	copy(sum[:], m.h.Sum(m.sum[:0]))
+	if cap(m.in) <= 64<<10 { // do not keep a huge message's buffer alive
+		s.key.macs.Put(m)
+	}
+}
+
+// String returns "[redacted]".
+func (s Secret) String() string { return redacted }
+
+// GoString returns "[redacted]", for %#v.
+func (s Secret) GoString() string { return redacted }
+
+// MarshalText returns "[redacted]", for encoding/json, encoding/xml and slog.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }

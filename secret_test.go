@@ -1,31 +1,132 @@
 package prefinery
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
+// TestSignVectors checks signing against signatures computed by the vendor's
+// own formulas in Node, Python, Ruby and PHP (testdata/vectors/generate.sh).
+func TestSignVectors(t *testing.T) {
+	raw, err := os.ReadFile("testdata/vectors/inputs.json")
+	require.NoError(t, err)
+	var inputs struct {
+		Secrets     []string `json:"secrets"`
+		Identifiers []string `json:"identifiers"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &inputs))
+
+	f, err := os.Open("testdata/vectors/expected.tsv")
+	require.NoError(t, err)
+	defer f.Close()
+	lines := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), "\t")
+		require.Len(t, fields, 3)
+		s, err := strconv.Atoi(fields[0])
+		require.NoError(t, err)
+		i, err := strconv.Atoi(fields[1])
+		require.NoError(t, err)
+		secret := newSecret(inputs.Secrets[s]) // "secret" is below the policy minimum
+		assert.Equal(t, fields[2], secret.sign(inputs.Identifiers[i]), "secret %d, identifier %d", s, i)
+		lines++
+	}
+	require.NoError(t, sc.Err())
+	assert.Equal(t, len(inputs.Secrets)*len(inputs.Identifiers), lines, "every input pair has a vector")
+}
+
+func TestKnownAnswer(t *testing.T) {
+	assert.Equal(t, "aa747c502a898200f9e4fa21bac68136f886a0e27aec70ba06daf2e2a5cb5597", newSecret("secret").sign("Message"))
+}
+
+func TestNewSecretRefusesUnusableSecrets(t *testing.T) {
+	tests := []struct {
+		name, secret, want string
+	}{
+		{"empty", "", "empty"},
+		{"spaces", "    \t\r\n          ", "starts with whitespace"},
+		{"leading space", " " + vendorSecretText, "starts with whitespace"},
+		{"trailing newline", vendorSecretText + "\n", "line break"},
+		{"trailing crlf", vendorSecretText + "\r\n", "line break"},
+		{"trailing space", vendorSecretText + " ", "ends with whitespace"},
+		{"trailing tab", vendorSecretText + "\t", "ends with whitespace"},
+		{"trailing nbsp", vendorSecretText + "\u00a0", "ends with whitespace"},
+		{"too short", "short-secret", "12 bytes, shorter than the minimum of 16"},
+		{"invalid utf-8", vendorSecretText + "\xff", "not valid UTF-8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := NewSecret(tt.secret)
+			require.Error(t, err)
+			assert.True(t, s.isZero())
+			assert.ErrorIs(t, err, ErrInvalidSecret)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.Contains(t, err.Error(), "project settings", "the error says where the secret comes from")
+			if trimmed := strings.TrimSpace(tt.secret); trimmed != "" {
+				assert.NotContains(t, err.Error(), trimmed[:8], "the error never quotes the secret")
+			}
+		})
+	}
+}
+
+func TestNewSecretKeepsInnerBytes(t *testing.T) {
+	s, err := NewSecret("inner space " + vendorSecretText)
+	require.NoError(t, err)
+	mac := hmac.New(sha256.New, []byte("inner space "+vendorSecretText))
+	mac.Write([]byte("a@b.c"))
+	assert.Equal(t, hex.EncodeToString(mac.Sum(nil)), s.sign("a@b.c"), "the key is used byte for byte")
+}
+
+func TestSignIsLowercaseHex(t *testing.T) {
+	sig := mustSecret(vendorSecretText).sign("user@example.com")
+	assert.True(t, isSignature(sig), "64 lowercase hex characters: %q", sig)
+}
+
+func TestSecretConcurrentUse(t *testing.T) {
+	s := mustSecret(vendorSecretText)
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for i := range 200 {
+				id := strconv.Itoa(g) + "-" + strconv.Itoa(i) + "@example.com" + strings.Repeat("x", i)
+				mac := hmac.New(sha256.New, []byte(vendorSecretText))
+				mac.Write([]byte(id))
+				if !assert.Equal(t, hex.EncodeToString(mac.Sum(nil)), s.sign(id)) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func TestSecretFromEnv(t *testing.T) {
 	tests := []struct {
 		name, value string
 		set         bool
-		want        string
 		err         string
 	}{
-		{"plain", testSecret, true, testSecret, ""},
-		{"trailing newline", testSecret + "\n", true, testSecret, ""},
-		{"trailing crlf", testSecret + "\r\n", true, testSecret, ""},
-		{"spaces are key bytes", " " + testSecret + " ", true, " " + testSecret + " ", ""},
-		{"unset", "", false, "", "is not set"},
-		{"empty", "", true, "", "empty"},
-		{"newline only", "\n", true, "", "empty"},
-		{"short", "abc\n", true, "", "shorter than"},
+		{"plain", testSecretText, true, ""},
+		{"trailing newline", testSecretText + "\n", true, "line break"},
+		{"padded", " " + testSecretText + " ", true, "whitespace"},
+		{"unset", "", false, "is not set"},
+		{"empty", "", true, "empty"},
+		{"short", "abc", true, "shorter than"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,7 +146,7 @@ func TestSecretFromEnv(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, tt.want, got)
+			assert.Equal(t, testSecret.sign("a@b.c"), got.sign("a@b.c"))
 		})
 	}
 }
@@ -58,22 +159,28 @@ func TestSecretFromFile(t *testing.T) {
 	t.Cleanup(func() { slog.SetDefault(prev) })
 
 	private := filepath.Join(dir, "private")
-	require.NoError(t, os.WriteFile(private, []byte(testSecret+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(private, []byte(testSecretText), 0o600))
 	got, err := SecretFromFile(private)
 	require.NoError(t, err)
-	assert.Equal(t, testSecret, got)
+	assert.Equal(t, testSecret.sign("a@b.c"), got.sign("a@b.c"))
 	assert.Empty(t, logs.String())
 
 	shared := filepath.Join(dir, "shared")
-	require.NoError(t, os.WriteFile(shared, []byte(testSecret), 0o644))
-	got, err = SecretFromFile(shared)
+	require.NoError(t, os.WriteFile(shared, []byte(testSecretText), 0o644))
+	_, err = SecretFromFile(shared)
 	require.NoError(t, err)
-	assert.Equal(t, testSecret, got)
 	assert.Contains(t, logs.String(), "readable by group or others")
-	assert.NotContains(t, logs.String(), testSecret)
+	assert.NotContains(t, logs.String(), testSecretText)
+
+	echoed := filepath.Join(dir, "echoed")
+	require.NoError(t, os.WriteFile(echoed, []byte(testSecretText+"\n"), 0o600))
+	_, err = SecretFromFile(echoed)
+	assert.ErrorIs(t, err, ErrInvalidSecret)
+	assert.ErrorContains(t, err, "line break")
+	assert.ErrorContains(t, err, echoed, "the error names the file")
 
 	short := filepath.Join(dir, "short")
-	require.NoError(t, os.WriteFile(short, []byte("tiny\n"), 0o600))
+	require.NoError(t, os.WriteFile(short, []byte("tiny"), 0o600))
 	_, err = SecretFromFile(short)
 	assert.ErrorIs(t, err, ErrInvalidSecret)
 	assert.NotContains(t, err.Error(), "tiny")

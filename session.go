@@ -27,6 +27,9 @@ func withSession(fn func() error) (err error) {
 	return fn()
 }
 
+// errNoSessionManager is returned by Login and Logout on a Kit with Config.User.
+var errNoSessionManager = fmt.Errorf("%w: Login and Logout need Config.Sessions; with Config.User the app signs users in itself", ErrInvalidConfig)
+
 // sessionIdentifier reads the identifier under the Kit's session key. A
 // missing, empty or non-string value means nobody is signed in.
 func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
@@ -41,14 +44,14 @@ func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
 // (ctx is the request context, inside LoadAndSave). It first renews the
 // session token, which defeats session fixation. It returns an error wrapping
 // [ErrInvalidIdentifier] for an identifier the kit would refuse to sign,
-// [ErrNoSession] outside LoadAndSave, [ErrNoSessionManager] when the Kit uses
+// [ErrNoSession] outside LoadAndSave, [ErrInvalidConfig] when the Kit uses
 // Config.User, or the session store's error; on error nothing is stored.
 func (k *Kit) Login(ctx context.Context, identifier string) error {
 	if k.sessions == nil {
-		return ErrNoSessionManager
+		return errNoSessionManager
 	}
-	if reason := identifierProblem(identifier, k.maxLen); reason != "" {
-		return fmt.Errorf("%w: %s", ErrInvalidIdentifier, reason)
+	if problem := identifierProblem(identifier, k.maxLen); problem != "" {
+		return fmt.Errorf("%w: %s", ErrInvalidIdentifier, problem)
 	}
 	return withSession(func() error {
 		if err := k.sessions.RenewToken(ctx); err != nil {
@@ -65,7 +68,7 @@ func (k *Kit) Login(ctx context.Context, identifier string) error {
 // rendered after Logout simply stop emitting authenticateUser.
 func (k *Kit) Logout(ctx context.Context) error {
 	if k.sessions == nil {
-		return ErrNoSessionManager
+		return errNoSessionManager
 	}
 	return withSession(func() error {
 		if err := k.sessions.RenewToken(ctx); err != nil {

@@ -58,13 +58,13 @@ func TestSessionValuesThatMeanSignedOut(t *testing.T) {
 			res := inSession(t, sm, nil, func(r *http.Request) {
 				sm.Put(r.Context(), "other", "kept")
 				if tt.value != nil {
-					sm.Put(r.Context(), DefaultSessionKey, tt.value)
+					sm.Put(r.Context(), defaultSessionKey, tt.value)
 				}
 			})
 			cookie := sessionCookie(t, res)
 			inSession(t, sm, cookie, func(r *http.Request) {
 				kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					_, ok := FromRequest(r)
+					_, ok := kit.requestIdentity(r)
 					assert.False(t, ok)
 				})).ServeHTTP(httptest.NewRecorder(), r)
 			})
@@ -79,7 +79,7 @@ func TestSessionAppOwnKey(t *testing.T) {
 	res := inSession(t, sm, nil, func(r *http.Request) { sm.Put(r.Context(), "userEmail", "dora@example.com") })
 	inSession(t, sm, sessionCookie(t, res), func(r *http.Request) {
 		kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			id, ok := FromRequest(r)
+			id, ok := kit.requestIdentity(r)
 			assert.True(t, ok)
 			assert.Equal(t, "dora@example.com", id.Value)
 		})).ServeHTTP(httptest.NewRecorder(), r)
@@ -98,17 +98,17 @@ func TestLoginRenewsTokenAndStoresIdentifier(t *testing.T) {
 	fresh := sessionCookie(t, res)
 	assert.NotEqual(t, planted.Value, fresh.Value, "login renews the session token")
 	inSession(t, sm, planted, func(r *http.Request) {
-		assert.Empty(t, sm.GetString(r.Context(), DefaultSessionKey), "the planted token is not signed in")
+		assert.Empty(t, sm.GetString(r.Context(), defaultSessionKey), "the planted token is not signed in")
 	})
 	res = inSession(t, sm, fresh, func(r *http.Request) {
-		assert.Equal(t, "erin@example.com", sm.GetString(r.Context(), DefaultSessionKey))
+		assert.Equal(t, "erin@example.com", sm.GetString(r.Context(), defaultSessionKey))
 		assert.Equal(t, 1, sm.GetInt(r.Context(), "x"), "other session data is kept")
 		require.NoError(t, kit.Logout(r.Context()))
 	})
 	afterLogout := sessionCookie(t, res)
 	assert.NotEqual(t, fresh.Value, afterLogout.Value, "logout renews the session token")
 	inSession(t, sm, afterLogout, func(r *http.Request) {
-		assert.Empty(t, sm.GetString(r.Context(), DefaultSessionKey))
+		assert.Empty(t, sm.GetString(r.Context(), defaultSessionKey))
 	})
 }
 
@@ -122,7 +122,7 @@ func TestLoginErrors(t *testing.T) {
 		assert.ErrorIs(t, err, ErrInvalidIdentifier)
 		assert.NotContains(t, err.Error(), "a\xffb")
 		assert.ErrorIs(t, kit.Login(r.Context(), ""), ErrInvalidIdentifier)
-		assert.Empty(t, sm.GetString(r.Context(), DefaultSessionKey), "nothing stored on error")
+		assert.Empty(t, sm.GetString(r.Context(), defaultSessionKey), "nothing stored on error")
 	})
 
 	assert.ErrorIs(t, kit.Login(context.Background(), "a@b.c"), ErrNoSession, "outside LoadAndSave")
@@ -130,8 +130,8 @@ func TestLoginErrors(t *testing.T) {
 
 	userKit, err := New(Config{Secret: testSecret, User: func(*http.Request) (string, bool) { return "", false }})
 	require.NoError(t, err)
-	assert.ErrorIs(t, userKit.Login(context.Background(), "a@b.c"), ErrNoSessionManager)
-	assert.ErrorIs(t, userKit.Logout(context.Background()), ErrNoSessionManager)
+	assert.ErrorIs(t, userKit.Login(context.Background(), "a@b.c"), ErrInvalidConfig)
+	assert.ErrorIs(t, userKit.Logout(context.Background()), ErrInvalidConfig)
 }
 
 // flakyStore wraps memstore and fails on demand.
@@ -176,6 +176,6 @@ func TestLoginStoreFailure(t *testing.T) {
 	err = kit.Login(ctx, "a@b.c")
 	require.ErrorIs(t, err, errStoreDown)
 	assert.Contains(t, err.Error(), "renewing the session token")
-	assert.Empty(t, sm.GetString(ctx, DefaultSessionKey), "nothing stored when the renewal failed")
+	assert.Empty(t, sm.GetString(ctx, defaultSessionKey), "nothing stored when the renewal failed")
 	assert.ErrorIs(t, kit.Logout(ctx), errStoreDown)
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
+	"errors"
 	"html/template"
 	"net/http"
 )
@@ -35,6 +36,9 @@ type snippetData struct {
 	Identity any // an Identity (a json.Marshaler), or nil when signed out
 }
 
+// errNoLoader is returned by the embed helpers when the Kit has no loader.
+var errNoLoader = errors.New("prefinery: the embed snippet needs Config.ProjectKey (or Config.WidgetURL) for its loader script")
+
 // FuncMap returns the kit's template functions, to add to the app's
 // html/template with Funcs before parsing. Each takes the *http.Request being
 // served (it carries the identity and the CSP nonce):
@@ -42,66 +46,50 @@ type snippetData struct {
 //   - prefineryEmbed: the queue stub, the loader and, when a user is signed
 //     in, the authenticateUser call. The one line for a layout:
 //     {{prefineryEmbed .Request}}.
-//   - prefineryLoader: the queue stub and the loader only, never the
-//     authenticateUser call: for single-page apps that fetch the identity
-//     from [Kit.IdentityHandler] themselves.
-//   - prefineryAuthenticate: only the authenticateUser call, as a <script>
-//     element; empty when nobody is signed in.
-//   - prefinerySignature: the signed-in user's signature (64 hex characters,
-//     "" when signed out), for the app's own getUser or embedReferralPage
-//     calls; safe in any html/template context, a JS string included.
-//   - prefineryIdentifier: the signed-in user's identifier as signed ("" when
-//     signed out), to pass next to prefinerySignature.
+//   - prefineryLoader: the stub and loader only, for single-page apps that
+//     fetch the identity from [Kit.IdentityHandler].
+//   - prefineryAuthenticate: only the authenticateUser call ("" when signed out).
+//   - prefinerySignature, prefineryIdentifier: the signed-in user's signature
+//     and identifier ("" when signed out).
 //   - prefineryNonce: the request's validated CSP nonce ("" when none), for
 //     the app's own <script nonce="…"> elements.
 //
-// The returned map is new on each call; the functions are safe for
-// concurrent use.
+// html/template escapes these values for their context. text/template accepts
+// the same map but escapes nothing: use it only with html/template.
 func (k *Kit) FuncMap() template.FuncMap {
 	return template.FuncMap{
-		"prefineryEmbed":        k.Embed,
-		"prefineryLoader":       k.Loader,
-		"prefineryAuthenticate": k.Script,
+		"prefineryEmbed":        k.embed,
+		"prefineryLoader":       k.loaderOnly,
+		"prefineryAuthenticate": k.authenticate,
 		"prefinerySignature":    k.signature,
 		"prefineryIdentifier":   k.identifierOf,
 		"prefineryNonce":        k.validNonce,
 	}
 }
 
-// Embed renders Prefinery's embed snippet for r: the queue stub, the loader
-// script and, when a user is signed in, the authenticateUser call with their
-// identity; every <script> carries the CSP nonce when Config.Nonce gives one.
-// With nobody signed in it renders the stub and loader only, so signup forms
-// using addUser still work. It returns [ErrNoLoader] when no loader is
-// configured. Rendering it tells [Kit.AutoInsert] not to insert it again.
-func (k *Kit) Embed(r *http.Request) (template.HTML, error) {
+// embed renders the queue stub, the loader and, when a user is signed in, the
+// authenticateUser call, every <script> with the CSP nonce. It tells
+// AutoInsert that the snippet is on the page.
+func (k *Kit) embed(r *http.Request) (template.HTML, error) {
 	if k.loaderURL == "" {
-		return "", ErrNoLoader
+		return "", errNoLoader
 	}
 	markRendered(r)
 	return k.render(r, embedTemplate)
 }
 
-// Loader renders the queue stub and the loader script only (with the CSP
-// nonce), never the authenticateUser call, for pages whose scripts fetch the
-// identity from [Kit.IdentityHandler]. It returns [ErrNoLoader] when no loader
-// is configured, and tells [Kit.AutoInsert] not to insert the snippet.
-func (k *Kit) Loader(r *http.Request) (template.HTML, error) {
+// loaderOnly renders the stub and the loader, never the authenticateUser call.
+func (k *Kit) loaderOnly(r *http.Request) (template.HTML, error) {
 	if k.loaderURL == "" {
-		return "", ErrNoLoader
+		return "", errNoLoader
 	}
 	markRendered(r)
 	return k.render(r, loaderTemplate)
 }
 
-// Script renders only the authenticateUser call for r's signed-in user, as a
-// <script> element carrying the CSP nonce; it renders nothing when nobody is
-// signed in. Emit it on every signed-in page (after the embed snippet): the
-// widget then follows the app's current user even when another person signs
-// in on the same browser.
-func (k *Kit) Script(r *http.Request) template.HTML {
-	html, _ := k.render(r, authenticateTemplate)
-	return html
+// authenticate renders only the authenticateUser call, "" when signed out.
+func (k *Kit) authenticate(r *http.Request) (template.HTML, error) {
+	return k.render(r, authenticateTemplate)
 }
 
 // render fills the compiled template t for r (see compiled.go). It returns
@@ -109,10 +97,10 @@ func (k *Kit) Script(r *http.Request) template.HTML {
 func (k *Kit) render(r *http.Request, t int) (template.HTML, error) {
 	var identity []byte
 	if t != loaderTemplate {
-		if id, ok := FromRequest(r); ok {
+		if id, ok := k.requestIdentity(r); ok {
 			b, err := id.MarshalJSON()
 			if err != nil { // only for identities planted with WithIdentity
-				k.log.Error("prefinery: the identity cannot be rendered", "kind", string(id.Kind))
+				k.log.Error("prefinery: the identity cannot be rendered", "kind", string(id.Kind), "error", err)
 				return "", err
 			}
 			identity = b
@@ -127,13 +115,13 @@ func (k *Kit) render(r *http.Request, t int) (template.HTML, error) {
 
 // signature returns r's signed-in user's signature, or "".
 func (k *Kit) signature(r *http.Request) string {
-	id, _ := FromRequest(r)
+	id, _ := k.requestIdentity(r)
 	return id.Signature
 }
 
 // identifierOf returns r's signed-in user's identifier, or "".
 func (k *Kit) identifierOf(r *http.Request) string {
-	id, _ := FromRequest(r)
+	id, _ := k.requestIdentity(r)
 	return id.Value
 }
 

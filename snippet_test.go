@@ -55,7 +55,7 @@ func newSnippetKit(t testing.TB, edit func(*Config)) *Kit {
 
 func embedOf(kit *Kit) func(r *http.Request) string {
 	return func(r *http.Request) string {
-		h, err := kit.Embed(r)
+		h, err := kit.embed(r)
 		if err != nil {
 			return "error: " + err.Error()
 		}
@@ -79,7 +79,7 @@ func TestEmbedGolden(t *testing.T) {
 		{"nonce-signed-in", func(c *Config) { c.Nonce = nonce }, "alice@example.com", embedOf},
 		{"widget-url", func(c *Config) { c.WidgetURL = "/static/prefinery-standin.js" }, "alice@example.com", embedOf},
 		{"authenticate-only", func(c *Config) { c.Nonce = nonce }, "alice@example.com", func(k *Kit) func(*http.Request) string {
-			return func(r *http.Request) string { return string(k.Script(r)) }
+			return func(r *http.Request) string { html, _ := k.authenticate(r); return string(html) }
 		}},
 	}
 	for _, tt := range tests {
@@ -100,7 +100,9 @@ func TestEmbedGolden(t *testing.T) {
 func TestSnippetHelpersSignedOut(t *testing.T) {
 	kit := newSnippetKit(t, nil)
 	out := renderFor(t, kit, "", func(r *http.Request) string {
-		return string(kit.Script(r)) + "|" + kit.signature(r) + "|" + kit.identifierOf(r)
+		html, err := kit.authenticate(r)
+		assert.NoError(t, err)
+		return string(html) + "|" + kit.signature(r) + "|" + kit.identifierOf(r)
 	})
 	assert.Equal(t, "||", out, "nothing about a user when nobody is signed in")
 	embed := renderFor(t, kit, "", embedOf(kit))
@@ -110,8 +112,9 @@ func TestSnippetHelpersSignedOut(t *testing.T) {
 
 func TestEmbedWithoutLoader(t *testing.T) {
 	kit := newSnippetKit(t, func(c *Config) { c.ProjectKey = "" })
-	_, err := kit.Embed(httptest.NewRequest(http.MethodGet, "/", nil))
-	assert.ErrorIs(t, err, ErrNoLoader)
+	_, err := kit.embed(httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.ErrorIs(t, err, errNoLoader)
+	assert.ErrorContains(t, err, "Config.ProjectKey")
 }
 
 func TestNonceValidation(t *testing.T) {

@@ -10,8 +10,6 @@ require (
 )
 
 require (
-	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de // indirect
-	github.com/gomodule/redigo v1.9.3 // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
 	github.com/justinas/alice v1.2.0 // indirect
 )

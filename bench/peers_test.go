@@ -12,9 +12,18 @@ import (
 )
 
 const (
-	secret = "aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw"
-	email  = "someone.with.a.long.name@example.com"
+	secretText = "aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw"
+	email      = "someone.with.a.long.name@example.com"
 )
+
+// secret is secretText as the kit's Secret.
+var secret = func() prefinery.Secret {
+	s, err := prefinery.NewSecret(secretText)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
 
 // discard is a ResponseWriter that costs nothing, so only middleware is measured.
 type discard struct{ h http.Header }
@@ -49,10 +58,10 @@ type peerHandlers struct {
 	readIdentity, ignore, readCSRF, readNosurf http.Handler
 }
 
-func newPeerHandlers(b *testing.B) peerHandlers {
+func newPeerHandlers(b *testing.B, kit *prefinery.Kit) peerHandlers {
 	return peerHandlers{
 		readIdentity: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if id, ok := prefinery.FromRequest(r); !ok || id.Signature == "" {
+			if id, ok := kit.Identity(r.Context()); !ok || id.Signature == "" {
 				b.Fatal("no identity")
 			}
 		}),
@@ -91,7 +100,7 @@ func BenchmarkPeers(b *testing.B) {
 		}
 	}
 
-	h := newPeerHandlers(b)
+	h := newPeerHandlers(b, kit)
 	cases := []struct {
 		name    string
 		handler http.Handler
@@ -135,7 +144,7 @@ func BenchmarkPeersAlone(b *testing.B) {
 		loaded = r
 	})).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
 
-	h := newPeerHandlers(b)
+	h := newPeerHandlers(b, kit)
 	cases := []struct {
 		name    string
 		handler http.Handler

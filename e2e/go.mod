@@ -10,10 +10,8 @@ require (
 )
 
 require (
-	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de // indirect
 	github.com/alexedwards/scs/v2 v2.9.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
-	github.com/gomodule/redigo v1.9.3 // indirect
 	github.com/justinas/alice v1.2.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 )

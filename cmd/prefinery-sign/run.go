@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"crypto/hmac"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"unicode"
 
@@ -32,8 +34,8 @@ HMAC-SHA256 of the identifier under the project's secret), with the code the
 prefinery kit runs, or checks one.
 
 The secret is read from the environment variable PREFINERY_IDENTITY_SECRET or
-from the file given with -secret-file (one trailing newline is ignored). It is
-never accepted as a flag value and never printed.
+from the file given with -secret-file (written without a trailing newline, as
+the kit requires). It is never accepted as a flag value and never printed.
 
 Output: one "identifier<TAB>signature" line per identifier; with -json, one
 object per line, exactly as prefinery('authenticateUser', ...) takes it.
@@ -43,7 +45,7 @@ line (so a CSV column can be piped through it).
 Flags:
 %s
 Examples:
-  export PREFINERY_IDENTITY_SECRET="$(cat ~/.secrets/prefinery)"
+  export PREFINERY_IDENTITY_SECRET="$(cat ~/.secrets/prefinery)"  # $(...) drops the newline
   prefinery-sign user@example.com
   prefinery-sign -json user@example.com
   prefinery-sign -kind referral_code -secret-file /run/secrets/prefinery AB12CD
@@ -89,7 +91,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 		return exitUsage
 	}
 
-	signer, err := loadSigner(*secretFile, lookupEnv, stderr)
+	kit, err := loadKit(*secretFile, lookupEnv, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "prefinery-sign:", err)
 		return exitUsage
@@ -100,7 +102,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 			fmt.Fprintln(stderr, "prefinery-sign: -verify takes exactly one IDENTIFIER argument")
 			return exitUsage
 		}
-		return verifyOne(signer, kind, *verify, fs.Arg(0), stdout, stderr)
+		return verifyOne(kit, kind, *verify, fs.Arg(0), stdout, stderr)
 	}
 
 	identifiers := fs.Args()
@@ -116,7 +118,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 	defer out.Flush()
 	for _, identifier := range identifiers {
 		warn(stderr, kind, identifier)
-		id := prefinery.Identity{Kind: kind, Value: identifier, Signature: signer.Sign(identifier)}
+		id := prefinery.Identity{Kind: kind, Value: identifier, Signature: kit.Sign(identifier)}
 		if !*asJSON {
 			fmt.Fprintf(out, "%s\t%s\n", identifier, id.Signature)
 			continue
@@ -133,11 +135,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 	return code
 }
 
-// loadSigner reads the secret from the file or the environment. Warnings from
-// the kit (a group-readable secret file) go to stderr.
-func loadSigner(secretFile string, lookupEnv func(string) (string, bool), stderr io.Writer) (*prefinery.Signer, error) {
+// loadKit reads the secret from the file or the environment and returns a
+// Kit used only to sign. Warnings from the kit (a group-readable secret file)
+// go to stderr.
+func loadKit(secretFile string, lookupEnv func(string) (string, bool), stderr io.Writer) (*prefinery.Kit, error) {
 	var (
-		secret string
+		secret prefinery.Secret
 		err    error
 	)
 	if secretFile != "" {
@@ -146,33 +149,47 @@ func loadSigner(secretFile string, lookupEnv func(string) (string, bool), stderr
 		secret, err = prefinery.SecretFromFile(secretFile)
 		slog.SetDefault(prev)
 	} else {
-		v, _ := lookupEnv(secretEnv)
-		if secret = strings.TrimRight(v, "\r\n"); secret == "" {
+		v, ok := lookupEnv(secretEnv)
+		if !ok || v == "" {
 			return nil, fmt.Errorf("no secret: set %s (copied from Prefinery's project settings) or use -secret-file PATH", secretEnv)
+		}
+		if secret, err = prefinery.NewSecret(v); err != nil {
+			err = fmt.Errorf("%s: %w", secretEnv, err)
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	return prefinery.NewSigner(secret)
+	return prefinery.New(prefinery.Config{Secret: secret, User: nobodySignedIn})
+}
+
+// nobodySignedIn is the Kit's user lookup: the command signs outside any request.
+func nobodySignedIn(*http.Request) (string, bool) { return "", false }
+
+// signatureLength is the length of a hex-encoded HMAC-SHA256.
+const signatureLength = 64
+
+// matches reports whether signature (either hex case) is identifier's.
+func matches(kit *prefinery.Kit, identifier, signature string) bool {
+	return hmac.Equal([]byte(strings.ToLower(signature)), []byte(kit.Sign(identifier)))
 }
 
 // verifyOne checks signature and explains a mismatch.
-func verifyOne(signer *prefinery.Signer, kind prefinery.Kind, signature, identifier string, stdout, stderr io.Writer) int {
+func verifyOne(kit *prefinery.Kit, kind prefinery.Kind, signature, identifier string, stdout, stderr io.Writer) int {
 	warn(stderr, kind, identifier)
-	if signer.Verify(identifier, signature) {
+	if matches(kit, identifier, signature) {
 		fmt.Fprintln(stdout, "ok")
 		return exitOK
 	}
 	fmt.Fprintln(stdout, "mismatch")
 	fmt.Fprintf(stderr, "The signature is not %q's signature under this secret. Common causes:\n", identifier)
-	if len(signature) != prefinery.SignatureLength {
-		fmt.Fprintf(stderr, "  - it is %d characters long; a signature is %d hex characters\n", len(signature), prefinery.SignatureLength)
+	if len(signature) != signatureLength {
+		fmt.Fprintf(stderr, "  - it is %d characters long; a signature is %d hex characters\n", len(signature), signatureLength)
 	}
-	if t := strings.TrimSpace(identifier); t != identifier && t != "" && signer.Verify(t, signature) {
+	if t := strings.TrimSpace(identifier); t != identifier && t != "" && matches(kit, t, signature) {
 		fmt.Fprintf(stderr, "  - it IS the signature of %q: the identifier differs only in surrounding whitespace\n", t)
 	}
-	if l := strings.ToLower(identifier); l != identifier && signer.Verify(l, signature) {
+	if l := strings.ToLower(identifier); l != identifier && matches(kit, l, signature) {
 		fmt.Fprintf(stderr, "  - it IS the signature of %q: the identifier differs only in letter case\n", l)
 	}
 	fmt.Fprintln(stderr, "  - whitespace or letter case in the identifier differs from what was signed (the kit signs bytes exactly)")

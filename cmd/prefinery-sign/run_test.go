@@ -2,13 +2,15 @@ package main
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/prefinerykit/prefinery"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,20 +26,22 @@ func env(vars map[string]string) func(string) (string, bool) {
 
 var withSecret = env(map[string]string{secretEnv: testSecret})
 
+// sign computes the expected signature independently, with crypto/hmac.
 func sign(t *testing.T, id string) string {
-	s, err := prefinery.NewSigner(testSecret)
-	require.NoError(t, err)
-	return s.Sign(id)
+	t.Helper()
+	mac := hmac.New(sha256.New, []byte(testSecret))
+	mac.Write([]byte(id))
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
 	secretFile := filepath.Join(dir, "secret")
-	require.NoError(t, os.WriteFile(secretFile, []byte(testSecret+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(secretFile, []byte(testSecret), 0o600))
 	looseFile := filepath.Join(dir, "loose")
-	require.NoError(t, os.WriteFile(looseFile, []byte(testSecret+"\n"), 0o644))
+	require.NoError(t, os.WriteFile(looseFile, []byte(testSecret), 0o644))
 	otherSecretFile := filepath.Join(dir, "other")
-	require.NoError(t, os.WriteFile(otherSecretFile, []byte("another-project-secret-0123456789\n"), 0o600))
+	require.NoError(t, os.WriteFile(otherSecretFile, []byte("another-project-secret-0123456789"), 0o600))
 	noEnv := env(nil)
 
 	tests := []struct {
@@ -73,7 +77,8 @@ func TestRun(t *testing.T) {
 		{name: "loose secret file warns", args: []string{"-secret-file", looseFile, "user@example.com"}, env: noEnv, wantOut: "user@example.com\t" + sigUser + "\n", wantErrHas: []string{"readable by group or others"}},
 		{name: "missing secret file", args: []string{"-secret-file", filepath.Join(dir, "nope"), "x"}, env: noEnv, wantCode: 2, wantErrHas: []string{"no such file"}},
 		{name: "no secret", args: []string{"x"}, env: noEnv, wantCode: 2, wantErrHas: []string{"no secret", secretEnv, "-secret-file"}},
-		{name: "blank secret", args: []string{"x"}, env: env(map[string]string{secretEnv: "\n"}), wantCode: 2, wantErrHas: []string{"no secret"}},
+		{name: "blank secret", args: []string{"x"}, env: env(map[string]string{secretEnv: ""}), wantCode: 2, wantErrHas: []string{"no secret"}},
+		{name: "secret with a newline", args: []string{"x"}, env: env(map[string]string{secretEnv: testSecret + "\n"}), wantCode: 2, wantErrHas: []string{secretEnv, "line break"}},
 		{name: "short secret", args: []string{"x"}, env: env(map[string]string{secretEnv: "short"}), wantCode: 2, wantErrHas: []string{"shorter than the minimum"}},
 		{name: "secret as flag refused", args: []string{"-secret", testSecret, "x"}, env: noEnv, wantCode: 2, wantErrHas: []string{"never taken as a flag value"}},
 		{name: "secret as flag= refused", args: []string{"-secret=" + testSecret, "x"}, env: noEnv, wantCode: 2, wantErrHas: []string{"never taken as a flag value"}},

@@ -18,29 +18,26 @@ import (
 	"github.com/prefinerykit/prefinery"
 )
 
-var page = template.Must(template.New("page").Parse(`<!doctype html><html><head>{{.Embed}}</head>
-<body>{{if .User}}Signed in as {{.User}}. <form method="post" action="/logout"><button>Sign out</button></form>
-{{else}}<form method="post" action="/login"><input name="email"><button>Sign in</button></form>{{end}}</body></html>`))
+const pageHTML = `<!doctype html><html><head>{{prefineryEmbed .}}</head>
+<body>{{with prefineryIdentifier .}}Signed in as {{.}}. <form method="post" action="/logout"><button>Sign out</button></form>
+{{else}}<form method="post" action="/login"><input name="email"><button>Sign in</button></form>{{end}}</body></html>`
 
 // newRouter wires scs, the kit and the routes into a chi router.
-func newRouter(secret string) (http.Handler, error) {
+func newRouter(secret prefinery.Secret) (http.Handler, error) {
 	sessions := scs.New()
 	kit, err := prefinery.New(prefinery.Config{Secret: secret, Sessions: sessions, ProjectKey: "ab12cd34"})
 	if err != nil {
 		return nil, err
 	}
 	sessions.ErrorFunc = kit.SessionErrorFunc
+	page := template.Must(template.New("page").Funcs(kit.FuncMap()).Parse(pageHTML))
 
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, middleware.Recoverer, sessions.LoadAndSave, kit.Middleware)
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
-		embed, err := kit.Embed(r) // the snippet as template data, instead of a FuncMap
-		if err != nil {
+		if err := page.Execute(w, r); err != nil {
 			http.Error(w, "internal server error", http.StatusInternalServerError)
-			return
 		}
-		id, _ := prefinery.FromRequest(r)
-		_ = page.Execute(w, map[string]any{"Embed": embed, "User": id.Value})
 	})
 	r.Post("/login", func(w http.ResponseWriter, r *http.Request) {
 		if err := kit.Login(r.Context(), r.PostFormValue("email")); err != nil {
@@ -58,10 +55,13 @@ func newRouter(secret string) (http.Handler, error) {
 }
 
 func main() {
-	secret := os.Getenv("PREFINERY_IDENTITY_SECRET")
-	if secret == "" {
+	secret, err := prefinery.SecretFromEnv("PREFINERY_IDENTITY_SECRET")
+	if _, set := os.LookupEnv("PREFINERY_IDENTITY_SECRET"); !set {
 		log.Print("PREFINERY_IDENTITY_SECRET is not set: using a DEMO secret Prefinery will reject")
-		secret = "DEMO-ONLY-secret-prefinery-kit-not-for-production"
+		secret, err = prefinery.NewSecret("DEMO-ONLY-secret-prefinery-kit-not-for-production")
+	}
+	if err != nil {
+		log.Fatal(err)
 	}
 	router, err := newRouter(secret)
 	if err != nil {

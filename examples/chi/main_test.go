@@ -1,6 +1,9 @@
 package main
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
@@ -14,7 +17,8 @@ import (
 )
 
 func TestChiRouter(t *testing.T) {
-	const secret = "chi-example-test-secret-0123456789"
+	secret, err := prefinery.NewSecret("chi-example-test-secret-0123456789")
+	require.NoError(t, err)
 	router, err := newRouter(secret)
 	require.NoError(t, err)
 	srv := httptest.NewServer(router)
@@ -38,8 +42,7 @@ func TestChiRouter(t *testing.T) {
 	defer res.Body.Close()
 	var got map[string]string
 	require.NoError(t, json.NewDecoder(res.Body).Decode(&got))
-	signer, err := prefinery.NewSigner(secret)
-	require.NoError(t, err)
-	assert.Equal(t, "chi@example.com", got["email"])
-	assert.True(t, signer.Verify("chi@example.com", got["signature"]))
+	mac := hmac.New(sha256.New, []byte("chi-example-test-secret-0123456789"))
+	mac.Write([]byte("chi@example.com"))
+	assert.Equal(t, map[string]string{"email": "chi@example.com", "signature": hex.EncodeToString(mac.Sum(nil))}, got)
 }

@@ -31,7 +31,7 @@ const StandInPath = "/static/prefinery-standin.js"
 
 // Options configures the demo app.
 type Options struct {
-	Secret     string              // the Identity Verification Secret (required)
+	Secret     prefinery.Secret    // the Identity Verification Secret (required)
 	ProjectKey string              // Prefinery project key; "" loads the offline stand-in
 	Sessions   *scs.SessionManager // session manager; nil means NewSessions(nil): memstore
 	Logger     *slog.Logger        // nil means slog.Default()
@@ -55,6 +55,10 @@ type App struct {
 
 type nonceKey struct{}
 
+// sessionKey is where the demo keeps the signed-in user's email; the kit
+// reads the same key.
+const sessionKey = "userEmail"
+
 // New builds the demo app.
 func New(opts Options) (*App, error) {
 	logger := opts.Logger
@@ -67,8 +71,9 @@ func New(opts Options) (*App, error) {
 	}
 
 	cfg := prefinery.Config{
-		Secret:   opts.Secret,
-		Sessions: sessions,
+		Secret:     opts.Secret,
+		Sessions:   sessions,
+		SessionKey: sessionKey,
 		Nonce: func(r *http.Request) string {
 			n, _ := r.Context().Value(nonceKey{}).(string)
 			return n
@@ -153,7 +158,7 @@ type pageData struct {
 // data is the page data common to every page. The signed-in user is the
 // app's own business (its session); the kit reads the same key.
 func (s *site) data(r *http.Request, title string) pageData {
-	user := s.sessions.GetString(r.Context(), prefinery.DefaultSessionKey)
+	user := s.sessions.GetString(r.Context(), sessionKey)
 	return pageData{Title: title, Request: r, User: user, StandIn: s.standIn, Embedded: true}
 }
 

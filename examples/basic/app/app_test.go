@@ -10,11 +10,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prefinerykit/prefinery"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-const testSecret = "example-app-test-secret-0123456789"
+// testSecret is a throwaway secret for the demo's tests.
+var testSecret = func() prefinery.Secret {
+	s, err := prefinery.NewSecret("example-app-test-secret-0123456789")
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
 
 func newServer(t *testing.T) (*App, *httptest.Server, *http.Client) {
 	t.Helper()
@@ -69,7 +77,7 @@ func TestLoginAccountLogout(t *testing.T) {
 	m := authCall.FindStringSubmatch(body)
 	require.NotNil(t, m, "the account page renders authenticateUser:\n%s", body)
 	assert.Equal(t, "new.user@example.com", m[2])
-	assert.True(t, demo.Kit.Verify("new.user@example.com", m[3]), "the signature verifies")
+	assert.Equal(t, demo.Kit.Sign("new.user@example.com"), m[3], "the signature is the user's")
 	assert.Contains(t, res.Header.Get("Content-Security-Policy"), "'nonce-"+m[1]+"'", "the script carries the page's CSP nonce")
 	assert.Equal(t, "private", res.Header.Get("Cache-Control"))
 

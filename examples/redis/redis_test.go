@@ -1,4 +1,4 @@
-package integration
+package main
 
 import (
 	"encoding/json"
@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prefinerykit/prefinery/examples/basic/app"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -44,7 +43,7 @@ func skipOrFail(t *testing.T, msg string) {
 // TestTwoInstancesShareSessions: log in on A, B sees the same identity, log
 // out on B, A answers 401.
 func TestTwoInstancesShareSessions(t *testing.T) {
-	store, pool, err := app.RedisStore(redisURL(t))
+	store, pool, err := redisStore(redisURL(t))
 	require.NoError(t, err)
 	defer pool.Close()
 	c := newCluster(t, 2, store)
@@ -67,7 +66,7 @@ func TestTwoInstancesShareSessions(t *testing.T) {
 	require.Equal(t, http.StatusOK, statusB, "instance B knows the session made on A")
 	assert.Equal(t, idA, idB)
 	assert.Equal(t, u.email, idB["email"])
-	assert.True(t, c.signer.Verify(u.email, idB["signature"]))
+	assert.Equal(t, c.kit.Sign(u.email), idB["signature"])
 
 	onB := c.fetch(u, b, "/account")
 	assert.Equal(t, http.StatusOK, onB.status)
@@ -83,7 +82,7 @@ func TestTwoInstancesShareSessions(t *testing.T) {
 // TestNoCrossTalkRedis: 200 users with their own cookie jars, 64 workers,
 // 20,000 requests over two instances sharing Redis.
 func TestNoCrossTalkRedis(t *testing.T) {
-	store, pool, err := app.RedisStore(redisURL(t))
+	store, pool, err := redisStore(redisURL(t))
 	require.NoError(t, err)
 	defer pool.Close()
 	total := 20000
@@ -162,7 +161,7 @@ func (r *redisServer) stop() {
 func TestRedisGoesAway(t *testing.T) {
 	redisURL(t) // the same requirement as the other Redis tests
 	r := startOwnRedis(t)
-	store, pool, err := app.RedisStore(r.url())
+	store, pool, err := redisStore(r.url())
 	require.NoError(t, err)
 	defer pool.Close()
 	c := newCluster(t, 2, store)
@@ -193,7 +192,7 @@ func TestRedisGoesAway(t *testing.T) {
 				switch res.StatusCode {
 				case http.StatusOK:
 					var id map[string]string
-					if json.Unmarshal(body, &id) != nil || id["email"] != u.email || !c.signer.Verify(u.email, id["signature"]) {
+					if json.Unmarshal(body, &id) != nil || id["email"] != u.email || id["signature"] != c.kit.Sign(u.email) {
 						mu.Lock()
 						wrong = append(wrong, string(body))
 						mu.Unlock()
@@ -246,5 +245,5 @@ func TestRedisGoesAway(t *testing.T) {
 	for _, u := range users {
 		assert.NotContains(t, logs, u.email, "the kit logs no identifier")
 	}
-	assert.NotContains(t, logs, secret)
+	assert.NotContains(t, logs, secretText)
 }

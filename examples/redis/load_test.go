@@ -1,4 +1,4 @@
-package integration
+package main
 
 import (
 	"encoding/json"
@@ -23,7 +23,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const secret = "integration-test-secret-0123456789"
+const secretText = "integration-test-secret-0123456789"
+
+// secret is secretText as the kit's Secret.
+var secret = func() prefinery.Secret {
+	s, err := prefinery.NewSecret(secretText)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
 
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer struct {
@@ -48,7 +57,7 @@ func (s *syncBuffer) String() string {
 type cluster struct {
 	t         *testing.T
 	instances []*httptest.Server
-	signer    *prefinery.Signer
+	kit       *prefinery.Kit // any instance's: they share the secret
 	logs      *syncBuffer
 }
 
@@ -64,10 +73,8 @@ func newCluster(t *testing.T, n int, store scs.Store) *cluster {
 		srv := httptest.NewServer(demo.Handler)
 		t.Cleanup(srv.Close)
 		c.instances = append(c.instances, srv)
+		c.kit = demo.Kit
 	}
-	var err error
-	c.signer, err = prefinery.NewSigner(secret)
-	require.NoError(t, err)
 	return c
 }
 
@@ -137,7 +144,7 @@ func (c *cluster) fetch(u *user, instance *httptest.Server, path string) outcome
 		}
 		email, sig = string(m[0][1]), string(m[0][2])
 	}
-	if email != u.email || !c.signer.Verify(email, sig) {
+	if email != u.email || sig != c.kit.Sign(email) {
 		o.wrong = fmt.Sprintf("%s got the identity of %s", u.email, email)
 	}
 	return o
