@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/stretchr/testify/assert"
@@ -147,5 +148,13 @@ func TestIdentifierProblem(t *testing.T) {
 				assert.Contains(t, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestIsControlIsUnicodes(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if isControl(r) != unicode.IsControl(r) {
+			t.Fatalf("isControl(%U) = %t, unicode.IsControl says %t", r, isControl(r), unicode.IsControl(r))
+		}
 	}
 }

@@ -3,6 +3,7 @@ package prefinery
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -30,39 +31,41 @@ func (k *Kit) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		sr := &signedResponse{ResponseWriter: w, kit: k, identifier: identifier}
-		next.ServeHTTP(sr, r.WithContext(context.WithValue(r.Context(), identityKey{k}, sr)))
+		sr := &signedResponse{Context: r.Context(), ResponseWriter: w, kit: k, identifier: identifier}
+		next.ServeHTTP(sr, r.WithContext(sr))
 	})
 }
 
-// identifier returns the signed-in user's identifier: "" when nobody is
-// signed in or the identifier was refused (logged without its value), and an
-// error wrapping ErrNoSession when the kit is not behind LoadAndSave.
+// identifier returns the signed-in user's identifier as stored, "" when
+// nobody is signed in, and an error wrapping ErrNoSession when the kit is not
+// behind LoadAndSave. It is validated when first read (validIdentifier).
 func (k *Kit) identifier(r *http.Request) (string, error) {
-	var v string
 	if k.user != nil {
-		var ok bool
-		if v, ok = k.user(r); !ok {
+		v, ok := k.user(r)
+		if !ok {
 			return "", nil
 		}
-	} else {
-		var err error
-		if v, err = k.sessionIdentifier(r.Context()); err != nil {
-			k.misconfigured.Do(func() {
-				k.log.Error("prefinery: no scs session in the request context; every request looks signed out. Put kit.Middleware inside sessions.LoadAndSave")
-			})
-			return "", err
-		}
+		return v, nil
 	}
-	if v == "" {
-		return "", nil
+	v, err := k.sessionIdentifier(r.Context())
+	if err != nil {
+		k.misconfigured.Do(func() {
+			k.log.Error("prefinery: no scs session in the request context; every request looks signed out. Put kit.Middleware inside sessions.LoadAndSave")
+		})
 	}
+	return v, err
+}
+
+// validIdentifier reports whether the kit can sign and emit v faithfully,
+// logging (without the value) why not: the user is then signed out for
+// Prefinery while the app keeps working.
+func (k *Kit) validIdentifier(v string) bool {
 	if problem := identifierProblem(v, k.maxLen); problem != "" {
 		k.log.Warn("prefinery: identifier refused; the user is treated as signed out for Prefinery",
 			slog.String("kind", string(k.kind)), slog.String("reason", problem))
-		return "", nil
+		return false
 	}
-	return v, nil
+	return true
 }
 
 // identity returns the request's identity: the one the middleware attached,
@@ -72,32 +75,56 @@ func (k *Kit) identity(r *http.Request) (Identity, bool, error) {
 		return id, true, nil
 	}
 	v, err := k.identifier(r)
-	if err != nil || v == "" {
+	if err != nil || v == "" || !k.validIdentifier(v) {
 		return Identity{}, false, err
 	}
 	return Identity{Kind: k.kind, Value: v, Signature: k.Sign(v)}, true, nil
 }
 
 // signedResponse is one signed-in user's request: its identity, signed on
-// first read, and the response writer that keeps the response out of shared
-// caches. The context carries a pointer to it under the Kit's key. It is never
-// reused: a handler may keep its request past its return.
+// first read, the request's context (which answers the Kit's key with it), and
+// the response writer that keeps the response out of shared caches. It is
+// never reused: a handler may keep its request past its return.
 type signedResponse struct {
+	context.Context
 	http.ResponseWriter
 	kit        *Kit
-	identifier string // validated
+	identifier string // as stored; validated on first read
 
-	signOnce  sync.Once
+	readOnce  sync.Once
+	valid     bool
 	signature string
 
 	headerChecked bool
 }
 
-// identity signs on first read, from any goroutine, with the secret current
-// then; later reads return the same signature.
-func (s *signedResponse) identity() Identity {
-	s.signOnce.Do(func() { s.signature = s.kit.Sign(s.identifier) })
-	return Identity{Kind: s.kit.kind, Value: s.identifier, Signature: s.signature}
+// Value returns s for the Kit's identity key and defers every other key to
+// the request's own context.
+func (s *signedResponse) Value(key any) any {
+	if key == (identityKey{s.kit}) {
+		return s
+	}
+	return s.Context.Value(key)
+}
+
+// String describes the context without the identity (the identifier is
+// personal data).
+func (s *signedResponse) String() string {
+	return fmt.Sprint(s.Context) + ".WithValue(prefinery identity)"
+}
+
+// identity validates and signs on first read, from any goroutine, with the
+// secret current then; later reads return the same answer.
+func (s *signedResponse) identity() (Identity, bool) {
+	s.readOnce.Do(func() {
+		if s.valid = s.kit.validIdentifier(s.identifier); s.valid {
+			s.signature = s.kit.Sign(s.identifier)
+		}
+	})
+	if !s.valid {
+		return Identity{}, false
+	}
+	return Identity{Kind: s.kit.kind, Value: s.identifier, Signature: s.signature}, true
 }
 
 // checkHeader runs once, as the header is about to be sent: a response that

@@ -135,8 +135,10 @@ func (s Secret) isZero() bool { return s.key == nil }
 // sign returns the lowercase hex HMAC-SHA256 of message under s.
 func (s Secret) sign(message string) string {
 	var sum [sha256.Size]byte
+	var out [2 * sha256.Size]byte
 	s.mac(&sum, message)
-	return hex.EncodeToString(sum[:])
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // mac writes the HMAC-SHA256 of the concatenated parts under s into sum.

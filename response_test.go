@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestPrivateWriterEnforcesAtWriteHeader(t *testing.T) {
+func TestSignedResponseEnforcesAtWriteHeader(t *testing.T) {
 	signedIn, err := New(Config{Secret: testSecret, User: func(*http.Request) (string, bool) { return "a@x.com", true }})
 	require.NoError(t, err)
 	anonymous, err := New(Config{Secret: testSecret, User: func(*http.Request) (string, bool) { return "", false }})
@@ -61,9 +61,9 @@ func TestPrivateWriterEnforcesAtWriteHeader(t *testing.T) {
 	}
 }
 
-// TestPrivateWriterKeepsInterfaces: handlers behind the kit can still flush,
+// TestSignedResponseKeepsInterfaces: handlers behind the kit can still flush,
 // hijack (type assertion or ResponseController) and set deadlines.
-func TestPrivateWriterKeepsInterfaces(t *testing.T) {
+func TestSignedResponseKeepsInterfaces(t *testing.T) {
 	kit, err := New(Config{Secret: testSecret, User: func(*http.Request) (string, bool) { return "a@x.com", true }})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
