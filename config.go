@@ -65,10 +65,18 @@ type Config struct {
 	// Skip excludes requests from AutoInsert. Default is nil (none skipped).
 	Skip func(r *http.Request) bool
 
-	// CacheControl is set on responses to signed-in users unless they already
-	// say private or no-store; it must contain one of them. Default is
-	// "private".
+	// CacheControl replaces the Cache-Control of every response that carries
+	// the identity (and of signed-in users' pages). It may only be stricter
+	// than the default: it must contain no-store, and may add private,
+	// no-cache, must-revalidate, proxy-revalidate, no-transform and max-age=0.
+	// Default is "no-store".
 	CacheControl string
+
+	// KeepCacheOnLogout stops Logout from sending Clear-Site-Data: "cache",
+	// which makes the browser drop the pages it kept (back/forward cache
+	// included) so the next person on it never sees the previous user's.
+	// Default is false (the header is sent).
+	KeepCacheOnLogout bool
 
 	// UnsafeAllowSameSite lets the identity endpoint answer requests from
 	// sibling subdomains (Sec-Fetch-Site: same-site), any of which could be
@@ -83,7 +91,7 @@ type Config struct {
 // Defaults of Config's optional fields.
 const (
 	defaultSessionKey   = "prefinery.identifier"
-	defaultCacheControl = "private"
+	defaultCacheControl = "no-store"
 	prefineryWidgetBase = "https://widget.prefinery.com/widget/v2/"
 )
 
@@ -121,8 +129,10 @@ func (c *Config) validate() error {
 	if c.AutoInsert && c.ProjectKey == "" && c.WidgetURL == "" {
 		return invalid("AutoInsert", "needs ProjectKey (or WidgetURL) to know which loader to insert")
 	}
-	if c.CacheControl != "" && !hasDirective(c.CacheControl, "private") && !hasDirective(c.CacheControl, "no-store") {
-		return invalid("CacheControl", "must include private or no-store, so shared caches never store a signature")
+	if c.CacheControl != "" {
+		if err := checkCacheControl(c.CacheControl); err != nil {
+			return invalid("CacheControl", "%v", err)
+		}
 	}
 	return nil
 }
@@ -160,13 +170,101 @@ func checkWidgetURL(raw string) error {
 	return nil
 }
 
-// hasDirective reports whether the Cache-Control value v contains directive d.
-func hasDirective(v, d string) bool {
-	for part := range strings.SplitSeq(v, ",") {
-		name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-		if strings.EqualFold(name, d) {
-			return true
-		}
+// stricterThanNoStore are the directives Config.CacheControl may add to
+// no-store: none lets any cache keep the response.
+var stricterThanNoStore = map[string]string{
+	"no-store": "", "private": "", "no-cache": "", "must-revalidate": "",
+	"proxy-revalidate": "", "no-transform": "", "max-age": "0",
+}
+
+// checkCacheControl accepts a Cache-Control value that contains no-store and
+// otherwise only directives that keep it from being stored.
+func checkCacheControl(v string) error {
+	directives, err := parseCacheControl(v)
+	if err != nil {
+		return err
 	}
-	return false
+	noStore := false
+	for _, d := range directives {
+		want, ok := stricterThanNoStore[d.name]
+		if !ok || d.value != want || (d.hasValue != (want != "")) {
+			return fmt.Errorf("%q would let a cache keep a signed response; use no-store, optionally with private, no-cache, must-revalidate or max-age=0", d.raw)
+		}
+		noStore = noStore || d.name == "no-store"
+	}
+	if !noStore {
+		return fmt.Errorf("must contain no-store: a signed response is never stored, by any cache")
+	}
+	return nil
+}
+
+// cacheDirective is one directive of a Cache-Control value.
+type cacheDirective struct {
+	name, value string // name lowercased; value unquoted
+	hasValue    bool
+	raw         string
+}
+
+// parseCacheControl splits a Cache-Control value by the RFC 9111 grammar:
+// a comma-separated list of token [ "=" ( token / quoted-string ) ], where a
+// quoted string may hold commas and backslash escapes.
+func parseCacheControl(v string) ([]cacheDirective, error) {
+	var out []cacheDirective
+	i := 0
+	for i < len(v) {
+		for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == ',') {
+			i++
+		}
+		if i == len(v) {
+			break
+		}
+		start := i
+		for i < len(v) && isTokenChar(v[i]) {
+			i++
+		}
+		if i == start {
+			return nil, fmt.Errorf("unexpected %q in Cache-Control", v[i])
+		}
+		d := cacheDirective{name: strings.ToLower(v[start:i])}
+		if i < len(v) && v[i] == '=' {
+			i++
+			d.hasValue = true
+			if i < len(v) && v[i] == '"' {
+				var b strings.Builder
+				i++
+				for ; i < len(v) && v[i] != '"'; i++ {
+					if v[i] == '\\' && i+1 < len(v) {
+						i++
+					}
+					b.WriteByte(v[i])
+				}
+				if i == len(v) {
+					return nil, fmt.Errorf("unterminated quoted string in Cache-Control")
+				}
+				i++
+				d.value = b.String()
+			} else {
+				vs := i
+				for i < len(v) && isTokenChar(v[i]) {
+					i++
+				}
+				d.value = v[vs:i]
+			}
+		}
+		d.raw = strings.TrimSpace(v[start:i])
+		for i < len(v) && (v[i] == ' ' || v[i] == '\t') {
+			i++
+		}
+		if i < len(v) && v[i] != ',' {
+			return nil, fmt.Errorf("unexpected %q after %q in Cache-Control", v[i], d.raw)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// isTokenChar reports whether c may appear in an RFC 9110 token.
+func isTokenChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }

@@ -38,6 +38,13 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"auto insert without loader", Config{Secret: testSecret, Sessions: sm, AutoInsert: true}, "AutoInsert"},
 		{"public cache control", Config{Secret: testSecret, Sessions: sm, CacheControl: "public, max-age=60"}, "CacheControl"},
 		{"no-store cache control", Config{Secret: testSecret, Sessions: sm, CacheControl: "no-store"}, ""},
+		{"stricter cache control", Config{Secret: testSecret, Sessions: sm, CacheControl: "no-store, no-cache, must-revalidate, private, max-age=0"}, ""},
+		{"private alone", Config{Secret: testSecret, Sessions: sm, CacheControl: "private"}, "must contain no-store"},
+		{"no-store with max-age", Config{Secret: testSecret, Sessions: sm, CacheControl: "no-store, max-age=600"}, `"max-age=600" would let a cache keep`},
+		{"no-store with s-maxage", Config{Secret: testSecret, Sessions: sm, CacheControl: "no-store, s-maxage=60"}, "s-maxage"},
+		{"qualified no-store", Config{Secret: testSecret, Sessions: sm, CacheControl: `no-store="Set-Cookie"`}, "would let a cache keep"},
+		{"no-store in a quoted string", Config{Secret: testSecret, Sessions: sm, CacheControl: `x="a, no-store, b"`}, "would let a cache keep"},
+		{"malformed cache control", Config{Secret: testSecret, Sessions: sm, CacheControl: `no-store, "x"`}, "unexpected"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,7 +69,7 @@ func TestNewDefaults(t *testing.T) {
 	assert.Equal(t, "prefinery.identifier", kit.sessionKey)
 	assert.Equal(t, 320, kit.maxLen)
 	assert.Equal(t, "https://widget.prefinery.com/widget/v2/ab12cd34.js", kit.loaderURL)
-	assert.Equal(t, "private", kit.cacheControl)
+	assert.Equal(t, "no-store", kit.cacheControl)
 	assert.NotNil(t, kit.log)
 }
 
@@ -75,4 +82,37 @@ func TestRotate(t *testing.T) {
 	assert.Equal(t, before, kit.Sign("a@b.c"), "a refused rotation keeps the old secret")
 	require.NoError(t, kit.Rotate(mustSecret(vendorSecretText)))
 	assert.Equal(t, mustSecret(vendorSecretText).sign("a@b.c"), kit.Sign("a@b.c"))
+}
+
+func TestParseCacheControl(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string // name=value, value "" when bare
+	}{
+		{"no-store", []string{"no-store"}},
+		{" Private , NO-STORE ", []string{"private", "no-store"}},
+		{`public, max-age=600, private="Set-Cookie"`, []string{"public", "max-age=600", "private=Set-Cookie"}},
+		{`x="a, private, b"`, []string{"x=a, private, b"}},
+		{`x="quote \" inside", no-store`, []string{`x=quote " inside`, "no-store"}},
+		{",,no-cache,,", []string{"no-cache"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			ds, err := parseCacheControl(tt.in)
+			require.NoError(t, err)
+			var got []string
+			for _, d := range ds {
+				if d.hasValue {
+					got = append(got, d.name+"="+d.value)
+				} else {
+					got = append(got, d.name)
+				}
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+	for _, bad := range []string{`x="unterminated`, `no-store "x"`, `=1`, `a=b=c`} {
+		_, err := parseCacheControl(bad)
+		assert.Error(t, err, "%q", bad)
+	}
 }

@@ -76,6 +76,21 @@ type cachedResponse struct {
 	body   []byte
 }
 
+// sharedCacheMayStore is RFC 9111's rule for a shared cache: only a bare
+// private or no-store directive forbids storing.
+func sharedCacheMayStore(cacheControl string) bool {
+	directives, err := parseCacheControl(cacheControl)
+	if err != nil {
+		return false
+	}
+	for _, d := range directives {
+		if (d.name == "private" || d.name == "no-store") && !d.hasValue {
+			return false
+		}
+	}
+	return true
+}
+
 func (c *sharedCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	hit, ok := c.entries[r.URL.String()]
@@ -92,7 +107,7 @@ func (c *sharedCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.backend.ServeHTTP(rec, r)
 	res := rec.Result()
 	cc := res.Header.Get("Cache-Control")
-	if r.Method == http.MethodGet && res.StatusCode == http.StatusOK && !hasDirective(cc, "private") && !hasDirective(cc, "no-store") {
+	if r.Method == http.MethodGet && res.StatusCode == http.StatusOK && sharedCacheMayStore(cc) {
 		c.mu.Lock()
 		c.entries[r.URL.String()] = cachedResponse{header: res.Header.Clone(), body: rec.Body.Bytes()}
 		c.mu.Unlock()
@@ -108,7 +123,7 @@ func (c *sharedCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // caching proxy: each always gets their own signature. A control page without
 // the kit shows the proxy would have leaked.
 func TestSharedCacheNeverServesAnotherUsersSignature(t *testing.T) {
-	for _, cc := range []string{"", "no-store"} {
+	for _, cc := range []string{"", "no-store, private, max-age=0"} {
 		t.Run("CacheControl="+cc, func(t *testing.T) {
 			sm := scs.New()
 			kit, err := New(Config{Secret: testSecret, Sessions: sm, ProjectKey: "ab12cd34", CacheControl: cc})
@@ -148,7 +163,7 @@ func TestSharedCacheNeverServesAnotherUsersSignature(t *testing.T) {
 					_, h, body := app.get(u.c, "/page")
 					assert.Contains(t, body, kit.Sign(u.email), "%s gets their own signature", u.email)
 					assert.Empty(t, h.Get("X-Cache"), "never served from the shared cache")
-					want := "private"
+					want := "no-store"
 					if cc != "" {
 						want = cc
 					}

@@ -18,22 +18,24 @@ import (
 type Kit struct {
 	secret atomic.Pointer[Secret] // swapped whole by Rotate
 
-	kind          Kind
-	sessions      *scs.SessionManager
-	sessionKey    string
-	user          func(*http.Request) (string, bool)
-	maxLen        int
-	nonce         func(*http.Request) string
-	cacheControl  string
-	allowSameSite bool
-	loaderURL     string
-	autoInsert    bool
-	skip          func(*http.Request) bool
-	log           *slog.Logger
-	skeletons     *skeletonSet // the snippets, compiled for this Kit's loader
+	kind              Kind
+	sessions          *scs.SessionManager
+	sessionKey        string
+	user              func(*http.Request) (string, bool)
+	maxLen            int
+	nonce             func(*http.Request) string
+	cacheControl      string
+	keepCacheOnLogout bool
+	allowSameSite     bool
+	loaderURL         string
+	autoInsert        bool
+	skip              func(*http.Request) bool
+	log               *slog.Logger
+	skeletons         *skeletonSet // the snippets, compiled for this Kit's loader
 
 	onSign        func()    // test hook counting signatures; nil in production
 	misconfigured sync.Once // logs a missing LoadAndSave once, not per request
+	lateRead      sync.Once // logs an identity read after an unprotected header once
 }
 
 // New validates cfg and returns a ready Kit. Every problem is reported here,
@@ -43,18 +45,19 @@ func New(cfg Config) (*Kit, error) {
 		return nil, err
 	}
 	k := &Kit{
-		kind:          cmp.Or(cfg.Kind, Email),
-		sessions:      cfg.Sessions,
-		sessionKey:    cmp.Or(cfg.SessionKey, defaultSessionKey),
-		user:          cfg.User,
-		maxLen:        cmp.Or(cfg.MaxIdentifierLength, defaultMaxIdentifierLength),
-		nonce:         cfg.Nonce,
-		cacheControl:  cmp.Or(cfg.CacheControl, defaultCacheControl),
-		allowSameSite: cfg.UnsafeAllowSameSite,
-		loaderURL:     cfg.WidgetURL,
-		autoInsert:    cfg.AutoInsert,
-		skip:          cfg.Skip,
-		log:           cmp.Or(cfg.ErrorLog, slog.Default()),
+		kind:              cmp.Or(cfg.Kind, Email),
+		sessions:          cfg.Sessions,
+		sessionKey:        cmp.Or(cfg.SessionKey, defaultSessionKey),
+		user:              cfg.User,
+		maxLen:            cmp.Or(cfg.MaxIdentifierLength, defaultMaxIdentifierLength),
+		nonce:             cfg.Nonce,
+		cacheControl:      cmp.Or(cfg.CacheControl, defaultCacheControl),
+		keepCacheOnLogout: cfg.KeepCacheOnLogout,
+		allowSameSite:     cfg.UnsafeAllowSameSite,
+		loaderURL:         cfg.WidgetURL,
+		autoInsert:        cfg.AutoInsert,
+		skip:              cfg.Skip,
+		log:               cmp.Or(cfg.ErrorLog, slog.Default()),
 	}
 	if k.loaderURL == "" && cfg.ProjectKey != "" {
 		k.loaderURL = prefineryWidgetBase + cfg.ProjectKey + ".js"

@@ -1,11 +1,9 @@
 package prefinery
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 )
@@ -17,22 +15,24 @@ import (
 //	sessions.LoadAndSave(kit.Middleware(mux))
 //
 // The identifier comes only from the session (or Config.User), never from the
-// request. It is signed lazily, at most once per request, when first read.
-// Responses to signed-in users are made private to shared caches when their
-// header is written, whatever the handler set. With Config.AutoInsert the
+// request. It is validated and signed lazily, once, when first read;
+// [Kit.Login] and [Kit.Logout] change it for the rest of the request. A
+// response that carries the identity (or may: a page of a signed-in user) is
+// made no-store, without validators, CDN cache headers or CORS grants, when
+// its header is written, whatever the handler set. With Config.AutoInsert the
 // embed snippet is inserted into HTML pages.
 func (k *Kit) Middleware(next http.Handler) http.Handler {
 	if k.autoInsert {
 		next = k.insertSnippet(next)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		identifier, err := k.identifier(r)
-		if err != nil || identifier == "" {
-			next.ServeHTTP(w, r)
-			return
+		identifier, _ := k.identifier(r) // a missing session is logged once and looks signed out
+		s := &signedResponse{Context: r.Context(), ResponseWriter: w, kit: k, identifier: identifier}
+		r = r.WithContext(s)
+		if identifier != "" {
+			dropRevalidation(r)
 		}
-		sr := &signedResponse{Context: r.Context(), ResponseWriter: w, kit: k, identifier: identifier}
-		next.ServeHTTP(sr, r.WithContext(sr))
+		next.ServeHTTP(s, r)
 	})
 }
 
@@ -71,6 +71,10 @@ func (k *Kit) validIdentifier(v string) bool {
 // identity returns the request's identity: the one the middleware attached,
 // or else a fresh lookup (for handlers mounted without the middleware).
 func (k *Kit) identity(r *http.Request) (Identity, bool, error) {
+	if s, ok := r.Context().Value(identityKey{k}).(*signedResponse); ok {
+		id, ok := s.identity()
+		return id, ok, nil
+	}
 	if id, ok := k.requestIdentity(r); ok {
 		return id, true, nil
 	}
@@ -81,21 +85,44 @@ func (k *Kit) identity(r *http.Request) (Identity, bool, error) {
 	return Identity{Kind: k.kind, Value: v, Signature: k.Sign(v)}, true, nil
 }
 
-// signedResponse is one signed-in user's request: its identity, signed on
-// first read, the request's context (which answers the Kit's key with it), and
-// the response writer that keeps the response out of shared caches. It is
-// never reused: a handler may keep its request past its return.
+// dropRevalidation removes If-None-Match and If-Modified-Since from a
+// signed-in user's request for a page, so no handler answers 304 and lets the
+// browser show a page it kept from before (another user's, or a signed-out
+// one). Subresources a browser marks as such (images, styles, scripts, fonts,
+// media) keep their revalidation: they never carry a signature.
+func dropRevalidation(r *http.Request) {
+	if r.Header.Get("If-None-Match") == "" && r.Header.Get("If-Modified-Since") == "" {
+		return
+	}
+	switch r.Header.Get("Sec-Fetch-Dest") {
+	case "image", "style", "script", "font", "audio", "video", "track", "manifest":
+		return
+	}
+	r.Header = r.Header.Clone()
+	r.Header.Del("If-None-Match")
+	r.Header.Del("If-Modified-Since")
+}
+
+// signedResponse is one request's identity and response: the request's
+// context (which answers the Kit's key with it), the identifier signed in now,
+// its signature once read, and the response writer that guards the header.
+// It is never reused: a handler may keep its request past its return.
 type signedResponse struct {
 	context.Context
 	http.ResponseWriter
-	kit        *Kit
-	identifier string // as stored; validated on first read
+	kit *Kit
 
-	readOnce  sync.Once
-	valid     bool
-	signature string
+	mu         sync.Mutex
+	identifier string // "" when signed out; changed by Login and Logout
+	checked    bool   // identifier validated (valid holds the answer)
+	valid      bool
+	signature  string // set by the first read of this identifier
+	read       bool   // an identity was handed out during this request
 
-	headerChecked bool
+	headerDone bool // the header went out
+	protected  bool // with the protections
+
+	wroteHeader bool // headerDone, for the writing goroutine without the lock
 }
 
 // Value returns s for the Kit's identity key and defers every other key to
@@ -107,67 +134,49 @@ func (s *signedResponse) Value(key any) any {
 	return s.Context.Value(key)
 }
 
-// String describes the context without the identity (the identifier is
-// personal data).
+// String describes the context without the identity (personal data).
 func (s *signedResponse) String() string {
 	return fmt.Sprint(s.Context) + ".WithValue(prefinery identity)"
 }
 
-// identity validates and signs on first read, from any goroutine, with the
-// secret current then; later reads return the same answer.
+// identity validates and signs the current identifier on its first read, with
+// the secret current then; later reads return the same signature.
 func (s *signedResponse) identity() (Identity, bool) {
-	s.readOnce.Do(func() {
-		if s.valid = s.kit.validIdentifier(s.identifier); s.valid {
-			s.signature = s.kit.Sign(s.identifier)
-		}
-	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.identifier == "" {
+		return Identity{}, false
+	}
+	if !s.checked {
+		s.checked, s.valid = true, s.kit.validIdentifier(s.identifier)
+	}
 	if !s.valid {
 		return Identity{}, false
+	}
+	if s.signature == "" {
+		s.signature = s.kit.Sign(s.identifier)
+	}
+	if !s.read {
+		s.read = true
+		if s.headerDone && !s.protected {
+			s.kit.lateRead.Do(func() {
+				s.kit.log.Warn("prefinery: the identity was read after the response header was sent without no-store; render it before writing the response, or give the response a text/html Content-Type")
+			})
+		}
 	}
 	return Identity{Kind: s.kit.kind, Value: s.identifier, Signature: s.signature}, true
 }
 
-// checkHeader runs once, as the header is about to be sent: a response that
-// may carry a signature must never be stored by a shared cache.
-func (s *signedResponse) checkHeader() {
-	if s.headerChecked {
-		return
-	}
-	s.headerChecked = true
-	h := s.Header()
-	for _, cc := range h["Cache-Control"] {
-		if hasDirective(cc, "private") || hasDirective(cc, "no-store") {
-			return
-		}
-	}
-	h.Set("Cache-Control", s.kit.cacheControl)
+// headerSent reports whether the response header went out.
+func (s *signedResponse) headerSent() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.headerDone
 }
 
-func (s *signedResponse) WriteHeader(code int) {
-	if code >= 200 { // 1xx responses (103 Early Hints) are not final
-		s.checkHeader()
-	}
-	s.ResponseWriter.WriteHeader(code)
+// setIdentifier is Login and Logout taking effect for the rest of the request.
+func (s *signedResponse) setIdentifier(v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.identifier, s.checked, s.valid, s.signature = v, false, false, ""
 }
-
-func (s *signedResponse) Write(b []byte) (int, error) {
-	s.checkHeader()
-	return s.ResponseWriter.Write(b)
-}
-
-// FlushError flushes the underlying writer (http.ResponseController uses it).
-func (s *signedResponse) FlushError() error {
-	s.checkHeader()
-	return http.NewResponseController(s.ResponseWriter).Flush()
-}
-
-// Flush is http.Flusher, for handlers that assert it directly.
-func (s *signedResponse) Flush() { _ = s.FlushError() }
-
-// Hijack is http.Hijacker, for handlers that assert it directly.
-func (s *signedResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	return http.NewResponseController(s.ResponseWriter).Hijack()
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (s *signedResponse) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -41,8 +41,11 @@ func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
 }
 
 // Login records identifier as the signed-in user in the request's scs session
-// (ctx is the request context, inside LoadAndSave). It first renews the
-// session token, which defeats session fixation. It returns an error wrapping
+// (ctx is the request context, inside LoadAndSave), and for the rest of the
+// request: templates rendered after it show the new user. Store the
+// identifier from the app's user record, exactly as Prefinery has it, not the
+// address as typed into a form. Login first renews the session token, which
+// defeats session fixation. It returns an error wrapping
 // [ErrInvalidIdentifier] for an identifier the kit would refuse to sign,
 // [ErrNoSession] outside LoadAndSave, [ErrInvalidConfig] when the Kit uses
 // Config.User, or the session store's error; on error nothing is stored.
@@ -58,14 +61,18 @@ func (k *Kit) Login(ctx context.Context, identifier string) error {
 			return fmt.Errorf("prefinery: login: renewing the session token: %w", err)
 		}
 		k.sessions.Put(ctx, k.sessionKey, identifier)
+		k.setRequestIdentifier(ctx, identifier)
 		return nil
 	})
 }
 
 // Logout removes the signed-in user's identifier from the request's scs
-// session and renews the session token; other session data is kept. Its errors
-// are those of [Kit.Login]. Prefinery has no de-authentication call: pages
-// rendered after Logout simply stop emitting authenticateUser.
+// session, and from the rest of the request, and renews the session token;
+// other session data is kept. Its response carries Clear-Site-Data: "cache"
+// (unless Config.KeepCacheOnLogout), so the browser forgets the pages it kept
+// and Back shows no signature. Its errors are those of [Kit.Login].
+// Prefinery has no de-authentication call: pages rendered after Logout simply
+// stop emitting authenticateUser.
 func (k *Kit) Logout(ctx context.Context) error {
 	if k.sessions == nil {
 		return errNoSessionManager
@@ -75,8 +82,21 @@ func (k *Kit) Logout(ctx context.Context) error {
 			return fmt.Errorf("prefinery: logout: renewing the session token: %w", err)
 		}
 		k.sessions.Remove(ctx, k.sessionKey)
+		if s := k.setRequestIdentifier(ctx, ""); s != nil && !k.keepCacheOnLogout && !s.headerSent() {
+			s.Header().Set("Clear-Site-Data", `"cache"`)
+		}
 		return nil
 	})
+}
+
+// setRequestIdentifier makes Login or Logout apply to the rest of the request
+// whose context is ctx, and returns its response (nil outside the middleware).
+func (k *Kit) setRequestIdentifier(ctx context.Context, identifier string) *signedResponse {
+	s, ok := ctx.Value(identityKey{k}).(*signedResponse)
+	if ok {
+		s.setIdentifier(identifier)
+	}
+	return s
 }
 
 // SessionErrorFunc is an scs ErrorFunc (assign it to SessionManager.ErrorFunc)

@@ -3,6 +3,7 @@ package prefinery
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -178,4 +179,70 @@ func TestLoginStoreFailure(t *testing.T) {
 	assert.Contains(t, err.Error(), "renewing the session token")
 	assert.Empty(t, sm.GetString(ctx, defaultSessionKey), "nothing stored when the renewal failed")
 	assert.ErrorIs(t, kit.Logout(ctx), errStoreDown)
+}
+
+// TestLoginAndLogoutTakeEffectAtOnce: what a handler renders after Login or
+// Logout, in the same request, is the new user's identity, or none.
+func TestLoginAndLogoutTakeEffectAtOnce(t *testing.T) {
+	app := newTestApp(t, nil)
+	render := func(r *http.Request) string {
+		id, ok := app.kit.Identity(r.Context())
+		if !ok {
+			return "none"
+		}
+		return id.Value + " " + id.Signature
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /switch", func(w http.ResponseWriter, r *http.Request) {
+		before := render(r)
+		require.NoError(t, app.kit.Login(r.Context(), "bob@example.com"))
+		_, _ = io.WriteString(w, before+"|"+render(r))
+	})
+	mux.HandleFunc("POST /out", func(w http.ResponseWriter, r *http.Request) {
+		before := render(r)
+		require.NoError(t, app.kit.Logout(r.Context()))
+		_, _ = io.WriteString(w, before+"|"+render(r))
+	})
+	mux.Handle("/", testMux(app.kit))
+	app.server = httptest.NewServer(app.sessions.LoadAndSave(app.kit.Middleware(mux)))
+	t.Cleanup(app.server.Close)
+
+	c := app.client()
+	res, err := c.Post(app.server.URL+"/switch", "text/plain", nil)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Equal(t, "none|bob@example.com "+app.kit.Sign("bob@example.com"), string(body), "signed out, then Bob")
+
+	app.login(c, "alice@example.com")
+	res, err = c.Post(app.server.URL+"/switch", "text/plain", nil)
+	require.NoError(t, err)
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Equal(t, "alice@example.com "+app.kit.Sign("alice@example.com")+"|bob@example.com "+app.kit.Sign("bob@example.com"), string(body), "Alice, then Bob")
+	assert.Equal(t, "no-store", res.Header.Get("Cache-Control"), "a response that carried Alice's signature stays protected")
+
+	res, err = c.Post(app.server.URL+"/out", "text/plain", nil)
+	require.NoError(t, err)
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Equal(t, "bob@example.com "+app.kit.Sign("bob@example.com")+"|none", string(body), "Bob, then nobody")
+	assert.Equal(t, `"cache"`, res.Header.Get("Clear-Site-Data"), "Logout tells the browser to drop the pages it kept")
+	assert.Equal(t, "no-store", res.Header.Get("Cache-Control"))
+}
+
+func TestLogoutKeepCacheOnLogout(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		app := newTestApp(t, func(c *Config) { c.KeepCacheOnLogout = keep })
+		c := app.client()
+		app.login(c, "kim@example.com")
+		res, err := c.Post(app.server.URL+"/logout", "text/plain", nil)
+		require.NoError(t, err)
+		res.Body.Close()
+		want := `"cache"`
+		if keep {
+			want = ""
+		}
+		assert.Equal(t, want, res.Header.Get("Clear-Site-Data"), "KeepCacheOnLogout=%t", keep)
+	}
 }

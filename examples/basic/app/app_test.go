@@ -79,7 +79,7 @@ func TestLoginAccountLogout(t *testing.T) {
 	assert.Equal(t, "new.user@example.com", m[2])
 	assert.Equal(t, demo.Kit.Sign("new.user@example.com"), m[3], "the signature is the user's")
 	assert.Contains(t, res.Header.Get("Content-Security-Policy"), "'nonce-"+m[1]+"'", "the script carries the page's CSP nonce")
-	assert.Equal(t, "private", res.Header.Get("Cache-Control"))
+	assert.Equal(t, "no-store", res.Header.Get("Cache-Control"))
 
 	res, body = get(t, c, srv.URL+"/prefinery/identity")
 	require.Equal(t, http.StatusOK, res.StatusCode)

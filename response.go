@@ -1,0 +1,82 @@
+package prefinery
+
+import (
+	"bufio"
+	"mime"
+	"net"
+	"net/http"
+)
+
+// unsafeOnSignedResponses are the headers a response carrying a signature
+// must not have: validators (a later conditional request would get 304 and
+// replay the old body), CDN cache controls (a CDN that honours them ignores
+// Cache-Control) and CORS grants (another origin could read the signature).
+var unsafeOnSignedResponses = []string{
+	"ETag", "Last-Modified",
+	"CDN-Cache-Control", "Cloudflare-CDN-Cache-Control", "Surrogate-Control",
+	"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers",
+}
+
+// writeHeaderCheck runs once, as the final header is about to go out: a
+// response that carried the identity, or a signed-in user's page (which may
+// render it later), gets the protections.
+func (s *signedResponse) writeHeaderCheck() {
+	if s.wroteHeader {
+		return
+	}
+	s.wroteHeader = true
+	h := s.Header()
+	s.mu.Lock()
+	protect := s.read || s.identifier != "" && mayRenderIdentity(h.Get("Content-Type"))
+	s.headerDone, s.protected = true, protect
+	s.mu.Unlock()
+	if !protect {
+		return
+	}
+	h["Cache-Control"] = []string{s.kit.cacheControl} // a fresh slice per response
+	h["Pragma"] = []string{"no-cache"}
+	h["Expires"] = []string{"0"}
+	for _, name := range unsafeOnSignedResponses {
+		h.Del(name)
+	}
+}
+
+// mayRenderIdentity reports whether a response of this Content-Type can be a
+// page that renders the identity after its header went out: HTML, or not yet
+// known (net/http sniffs it from the body).
+func mayRenderIdentity(contentType string) bool {
+	if contentType == "" {
+		return true
+	}
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	return err != nil || mediaType == "text/html" || mediaType == "application/xhtml+xml"
+}
+
+func (s *signedResponse) WriteHeader(code int) {
+	if code >= 200 { // 1xx responses (103 Early Hints) are not final
+		s.writeHeaderCheck()
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *signedResponse) Write(b []byte) (int, error) {
+	s.writeHeaderCheck()
+	return s.ResponseWriter.Write(b)
+}
+
+// FlushError flushes the underlying writer (http.ResponseController uses it).
+func (s *signedResponse) FlushError() error {
+	s.writeHeaderCheck()
+	return http.NewResponseController(s.ResponseWriter).Flush()
+}
+
+// Flush is http.Flusher, for handlers that assert it directly.
+func (s *signedResponse) Flush() { _ = s.FlushError() }
+
+// Hijack is http.Hijacker, for handlers that assert it directly.
+func (s *signedResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(s.ResponseWriter).Hijack()
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *signedResponse) Unwrap() http.ResponseWriter { return s.ResponseWriter }
