@@ -1,8 +1,10 @@
 package prefinery
 
 import (
-	"bytes"
+	"bufio"
 	"context"
+	"mime"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -10,50 +12,37 @@ import (
 	"sync/atomic"
 )
 
-// autoInsertLimit is the largest HTML body, in bytes, AutoInsert buffers to
+// autoInsertLimit is the largest HTML body, in bytes, AutoInsert holds to
 // insert the snippet into. Longer bodies pass through untouched.
 const autoInsertLimit = 2 << 20
 
-// insertSnippet is Config.AutoInsert: it inserts the embed snippet just before
-// the last </body> of successful text/html responses. It runs inside the
-// identity middleware.
+// insertSnippet is Config.AutoInsert: it inserts the embed snippet before the
+// last </body> of the app's own pages. It runs inside the identity middleware.
 //
-// It leaves alone: HEAD requests, requests Config.Skip excludes, non-2xx
-// statuses, non-HTML content, responses with a Content-Encoding, bodies over
-// autoInsertLimit, bodies without </body>, and pages where prefineryEmbed
-// already rendered the snippet or that contain the queue stub. It fixes
-// Content-Length, keeps Flush working (content before the last </body> seen so
-// far is sent at once) and supports http.ResponseController through Unwrap.
+// Only a page a browser renders as the app's: a 200 text/html response to a
+// GET or POST, without Content-Encoding, Content-Disposition or a
+// Content-Security-Policy sandbox, at most autoInsertLimit bytes, whose last
+// </body> stands in markup (not in a script, style, textarea, comment or
+// attribute), and where prefineryEmbed did not already render the snippet.
+// The body is scanned once, as it is written; Flush sends everything before
+// the last </body> seen so far. Content-Length is corrected and validators
+// are dropped, since the body changes.
 func (k *Kit) insertSnippet(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodHead || (k.skip != nil && k.skip(r)) || k.loaderURL == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		iw := &insertWriter{ResponseWriter: w, kit: k}
-		ctx := &insertContext{Context: r.Context(), w: iw}
-		iw.req = r.WithContext(ctx)
+		iw := &insertWriter{ResponseWriter: w, kit: k, scan: newMarkupScanner()}
+		iw.req = r.WithContext(context.WithValue(r.Context(), insertKey{}, iw))
 		next.ServeHTTP(iw, iw.req)
 		iw.finish()
 	})
 }
 
-// insertKey is the context key under which AutoInsert listens for Embed.
+// insertKey is the context key under which AutoInsert listens for the embed
+// helpers.
 type insertKey struct{}
-
-// insertContext lets the embed helper tell the surrounding AutoInsert that the
-// snippet is already on the page.
-type insertContext struct {
-	context.Context
-	w *insertWriter
-}
-
-func (c *insertContext) Value(key any) any {
-	if _, ok := key.(insertKey); ok {
-		return c.w
-	}
-	return c.Context.Value(key)
-}
 
 // markRendered records that the snippet was rendered for r's response.
 func markRendered(r *http.Request) {
@@ -68,22 +57,26 @@ func markRendered(r *http.Request) {
 // insertWriter states.
 const (
 	undecided   = iota // nothing written yet
-	buffering          // an HTML 2xx body is being held for insertion
+	buffering          // a page is being scanned and held for insertion
 	passThrough        // not ours to touch: everything goes straight through
 )
 
-// insertWriter holds an HTML body until the handler returns, then inserts the
-// snippet before its last </body>.
+// insertWriter holds a page back from its last </body> on, until the handler
+// returns, then inserts the snippet there.
 type insertWriter struct {
 	http.ResponseWriter
 	kit      *Kit
 	req      *http.Request
-	rendered atomic.Bool // the embed helper ran for this response
+	rendered atomic.Bool // an embed helper ran for this response
 
 	state      int
 	status     int
-	headerSent bool // buffering, but the header went out with a Flush
-	buf        bytes.Buffer
+	headerSent bool // the header went out with a Flush
+	scan       *markupScanner
+	held       []byte // the page from offset base on, not sent yet
+	base       int
+	stubTail   []byte // the last bytes scanned, to find a stub split across writes
+	sawStub    bool   // the page already carries Prefinery's queue stub
 }
 
 func (iw *insertWriter) WriteHeader(code int) {
@@ -106,35 +99,39 @@ func (iw *insertWriter) Write(p []byte) (int, error) {
 	if iw.state == passThrough {
 		return iw.ResponseWriter.Write(p)
 	}
-	if iw.buf.Len()+len(p) > autoInsertLimit {
+	if iw.base+len(iw.held)+len(p) > autoInsertLimit {
 		iw.giveUp()
 		return iw.ResponseWriter.Write(p)
 	}
-	return iw.buf.Write(p)
+	iw.scan.write(p)
+	iw.findStub(p)
+	iw.held = append(iw.held, p...)
+	return len(p), nil
 }
 
-// decide picks buffering or pass-through from the status and headers, sniffing
-// the content type from the first bytes when the handler set none.
+// findStub looks for the queue stub in p, and across its boundary with the
+// bytes written before it.
+func (iw *insertWriter) findStub(p []byte) {
+	if iw.sawStub {
+		return
+	}
+	const overlap = len(stubJS) - 1
+	boundary := append(iw.stubTail, p[:min(len(p), overlap)]...)
+	iw.sawStub = containsStub(boundary) || containsStub(p)
+	iw.stubTail = append(iw.stubTail[:0], boundary[len(boundary)-min(len(boundary), overlap):]...)
+}
+
+// decide picks buffering or pass-through from the status and headers,
+// sniffing the content type from the first bytes when the handler set none.
 func (iw *insertWriter) decide(first []byte) {
 	if iw.status == 0 {
 		iw.status = http.StatusOK
 	}
 	h := iw.Header()
-	eligible := iw.status >= 200 && iw.status < 300 && iw.status != http.StatusNoContent &&
-		h.Get("Content-Encoding") == ""
-	if cl := h.Get("Content-Length"); eligible && cl != "" {
-		n, err := strconv.ParseInt(cl, 10, 64)
-		eligible = err == nil && n <= autoInsertLimit
+	if h.Get("Content-Type") == "" && first != nil {
+		h.Set("Content-Type", http.DetectContentType(first)) // what net/http would send
 	}
-	if eligible {
-		ct := h.Get("Content-Type")
-		if ct == "" && first != nil {
-			ct = http.DetectContentType(first)
-			h.Set("Content-Type", ct) // what net/http would have sniffed
-		}
-		eligible = strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "text/html")
-	}
-	if !eligible {
+	if !iw.isAppPage(h) {
 		iw.state = passThrough
 		iw.ResponseWriter.WriteHeader(iw.status)
 		return
@@ -143,38 +140,85 @@ func (iw *insertWriter) decide(first []byte) {
 	h.Del("Content-Length") // the length changes; finish sets the new one
 }
 
-// giveUp sends what is held and passes the rest through untouched.
-func (iw *insertWriter) giveUp() {
-	iw.sendHeader()
-	iw.state = passThrough
-	_, _ = iw.ResponseWriter.Write(iw.buf.Bytes())
-	iw.buf = bytes.Buffer{}
+// isAppPage reports whether the response is a page a browser renders as the
+// app's own, where the snippet belongs.
+func (iw *insertWriter) isAppPage(h http.Header) bool {
+	if iw.status != http.StatusOK || h.Get("Content-Encoding") != "" || h.Get("Content-Disposition") != "" ||
+		h.Get("Content-Range") != "" || cspSandboxes(h.Values("Content-Security-Policy")) {
+		return false
+	}
+	if cl := h.Get("Content-Length"); cl != "" {
+		if n, err := strconv.ParseInt(cl, 10, 64); err != nil || n > autoInsertLimit {
+			return false
+		}
+	}
+	mediaType, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+	return err == nil && mediaType == "text/html"
 }
 
-func (iw *insertWriter) sendHeader() {
+// cspSandboxes reports whether a Content-Security-Policy sandboxes the page:
+// its scripts would run in an opaque origin, where a signature must not go.
+func cspSandboxes(policies []string) bool {
+	for _, policy := range policies {
+		for _, p := range strings.Split(policy, ",") { // several policies in one header
+			for directive := range strings.SplitSeq(p, ";") {
+				name, _, _ := strings.Cut(strings.TrimSpace(directive), " ")
+				if strings.EqualFold(name, "sandbox") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// giveUp sends what is held and passes the rest through untouched.
+func (iw *insertWriter) giveUp() {
+	iw.sendHeader(false)
+	iw.state = passThrough
+	_, _ = iw.ResponseWriter.Write(iw.held)
+	iw.held = nil
+}
+
+// sendHeader sends the header once. When the body changes (or may still:
+// a Flush before the handler returned), the handler's validators go.
+func (iw *insertWriter) sendHeader(bodyChanges bool) {
 	if !iw.headerSent {
 		iw.headerSent = true
+		if bodyChanges {
+			iw.Header().Del("ETag")
+			iw.Header().Del("Last-Modified")
+		}
 		iw.ResponseWriter.WriteHeader(iw.status)
 	}
 }
 
-// Flush sends everything held except the part from the last possible </body>
-// on, then flushes the underlying writer.
+// Flush sends everything before the last </body> seen so far, then flushes
+// the underlying writer.
 func (iw *insertWriter) Flush() {
 	if iw.state == undecided {
 		iw.decide(nil)
 	}
 	if iw.state == buffering {
-		iw.sendHeader()
-		_, _ = iw.ResponseWriter.Write(iw.buf.Next(holdBackFrom(iw.buf.Bytes())))
+		iw.sendHeader(true)
+		n := iw.scan.holdFrom() - iw.base
+		if n > 0 {
+			_, _ = iw.ResponseWriter.Write(iw.held[:n])
+			iw.held, iw.base = iw.held[n:], iw.base+n
+		}
 	}
 	_ = http.NewResponseController(iw.ResponseWriter).Flush()
+}
+
+// Hijack is http.Hijacker, where the underlying writer has it.
+func (iw *insertWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(iw.ResponseWriter).Hijack()
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (iw *insertWriter) Unwrap() http.ResponseWriter { return iw.ResponseWriter }
 
-// finish inserts the snippet and writes the held body.
+// finish inserts the snippet and writes what is held.
 func (iw *insertWriter) finish() {
 	switch iw.state {
 	case undecided: // no body was written
@@ -185,45 +229,15 @@ func (iw *insertWriter) finish() {
 	case passThrough:
 		return
 	}
-	body := iw.buf.Bytes()
-	if at := lastBodyClose(body); at >= 0 && !iw.rendered.Load() && !bytes.Contains(body, []byte(stubJS)) {
+	page, inserted := iw.held, false
+	if at := iw.scan.insertionPoint() - iw.base; at >= 0 && !iw.rendered.Load() && !iw.sawStub {
 		if snippet, err := iw.kit.embed(iw.req); err == nil {
-			body = slices.Insert(body, at, []byte(snippet)...)
+			page, inserted = slices.Insert(page, at, []byte(snippet)...), true
 		}
 	}
 	if !iw.headerSent {
-		iw.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		iw.Header().Set("Content-Length", strconv.Itoa(len(page)))
 	}
-	iw.sendHeader()
-	_, _ = iw.ResponseWriter.Write(body)
-}
-
-// lastBodyClose returns the index of the last "</body" (any case) followed by
-// '>' or whitespace, or -1.
-func lastBodyClose(b []byte) int {
-	for i := len(b) - len("</body>"); i >= 0; i-- {
-		if b[i] == '<' && b[i+1] == '/' && bytes.EqualFold(b[i+2:i+6], []byte("body")) {
-			switch b[i+6] {
-			case '>', ' ', '\t', '\n', '\r', '\f':
-				return i
-			}
-		}
-	}
-	return -1
-}
-
-// holdBackFrom returns how much of b can be sent during a Flush: everything
-// before the last </body>, or, without one, everything but a trailing
-// fragment that could be the start of one.
-func holdBackFrom(b []byte) int {
-	if at := lastBodyClose(b); at >= 0 {
-		return at
-	}
-	const tag = "</body>"
-	for n := min(len(tag)-1, len(b)); n > 0; n-- {
-		if bytes.EqualFold(b[len(b)-n:], []byte(tag[:n])) {
-			return len(b) - n
-		}
-	}
-	return len(b)
+	iw.sendHeader(inserted)
+	_, _ = iw.ResponseWriter.Write(page)
 }

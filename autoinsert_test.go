@@ -71,8 +71,29 @@ func TestAutoInsert(t *testing.T) {
 			strings.Replace(page, "</body>", anonymous+"</body>", 1)},
 		{"sniffed html", "GET", "amy@example.com", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, page) },
 			strings.Replace(page, "</body>", signedIn+"</body>", 1)},
-		{"last of two </body>", "GET", "amy@example.com", htmlHandler(200, "<body>a</body><!-- </BODY > -->", "Content-Type", "text/html"),
-			"<body>a</body><!-- " + signedIn + "</BODY > -->"},
+		{"last of two </body>", "GET", "amy@example.com", htmlHandler(200, "<body>a</body><p></body></BODY >", "Content-Type", "text/html"),
+			"<body>a</body><p></body>" + signedIn + "</BODY >"},
+		{"not in a trailing comment", "GET", "amy@example.com", htmlHandler(200, "<body>a</body><!-- </BODY > -->", "Content-Type", "text/html"),
+			"<body>a" + signedIn + "</body><!-- </BODY > -->"},
+		{"not in a trailing script string", "GET", "amy@example.com", htmlHandler(200, `<body>a</body><script>var s = "</body>";</script>`, "Content-Type", "text/html"),
+			"<body>a" + signedIn + `</body><script>var s = "</body>";</script>`},
+		{"not in a textarea", "GET", "amy@example.com", htmlHandler(200, "<body><textarea></body></textarea></body>", "Content-Type", "text/html"),
+			"<body><textarea></body></textarea>" + signedIn + "</body>"},
+		{"not in a style", "GET", "amy@example.com", htmlHandler(200, "<body><style>/*</body>*/</style></body>", "Content-Type", "text/html"),
+			"<body><style>/*</body>*/</style>" + signedIn + "</body>"},
+		{"not in an attribute", "GET", "amy@example.com", htmlHandler(200, `<body><a title="</body>" x='</body>'>x</a></body>`, "Content-Type", "text/html"),
+			`<body><a title="</body>" x='</body>'>x</a>` + signedIn + "</body>"},
+		{"not in cdata", "GET", "amy@example.com", htmlHandler(200, "<body><svg><![CDATA[</body>]]></svg></body>", "Content-Type", "text/html"),
+			"<body><svg><![CDATA[</body>]]></svg>" + signedIn + "</body>"},
+		{"only inside a script", "GET", "amy@example.com", htmlHandler(200, "<body><script>document.write('</body>')</script>", "Content-Type", "text/html"), ""},
+		{"only inside a comment", "GET", "amy@example.com", htmlHandler(200, "<body><!-- </body> -->", "Content-Type", "text/html"), ""},
+		{"unsure: script with a comment opener", "GET", "amy@example.com", htmlHandler(200, "<body><script><!--<script></script></body>", "Content-Type", "text/html"), ""},
+		{"upload served as an attachment", "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html", "Content-Disposition", `attachment; filename="x.html"`), ""},
+		{"upload served inline with a filename", "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html", "Content-Disposition", `inline; filename="x.html"`), ""},
+		{"csp sandbox", "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html", "Content-Security-Policy", "default-src 'none'; sandbox allow-scripts"), ""},
+		{"csp sandbox, second policy", "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html", "Content-Security-Policy", "default-src 'self', SANDBOX"), ""},
+		{"partial content", "GET", "amy@example.com", htmlHandler(206, page[40:], "Content-Type", "text/html", "Content-Range", "bytes 40-79/80"), ""},
+		{"created", "POST", "amy@example.com", htmlHandler(201, page, "Content-Type", "text/html"), ""},
 		{"json", "GET", "amy@example.com", htmlHandler(200, `{"a":"</body>"}`, "Content-Type", "application/json"), ""},
 		{"not found", "GET", "amy@example.com", htmlHandler(404, page, "Content-Type", "text/html"), ""},
 		{"redirect", "GET", "amy@example.com", htmlHandler(302, page, "Content-Type", "text/html", "Location", "/x"), ""},
@@ -99,6 +120,7 @@ func TestAutoInsert(t *testing.T) {
 			want := tt.want
 			if want == "" {
 				want = plain.Body.String()
+				assert.Equal(t, plain.Header().Get("ETag"), res.Header.Get("ETag"), "validators kept when nothing changes")
 				if tt.name == "already rendered" {
 					assert.Equal(t, 1, strings.Count(got, stubJS), "the snippet is not inserted twice")
 					return
@@ -176,4 +198,69 @@ func TestAutoInsertResponseController(t *testing.T) {
 	require.NoError(t, err)
 	defer res.Body.Close()
 	assert.Contains(t, body(t, res), stubJS)
+}
+
+// TestAutoInsertDropsValidators: a changed body never keeps the handler's
+// ETag or Last-Modified.
+func TestAutoInsertDropsValidators(t *testing.T) {
+	kit := newSnippetKit(t, nil)
+	res := serveAuto(t, kit, "GET", "", htmlHandler(200, page, "Content-Type", "text/html", "ETag", `"v1"`, "Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT"))
+	got := body(t, res)
+	require.Contains(t, got, stubJS)
+	assert.Empty(t, res.Header.Get("ETag"))
+	assert.Empty(t, res.Header.Get("Last-Modified"))
+	assert.Equal(t, strconv.Itoa(len(got)), res.Header.Get("Content-Length"))
+}
+
+// manyFlushes writes an early </body>, then 16,000 flushed chunks of 100
+// bytes: 1.6 MB that the old AutoInsert rescanned on every flush (3.3 s).
+func manyFlushes(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html")
+	_, _ = io.WriteString(w, "<html><body>hi</body>")
+	f := w.(http.Flusher)
+	chunk := strings.Repeat("y", 100)
+	for range 16000 {
+		_, _ = io.WriteString(w, chunk)
+		f.Flush()
+	}
+}
+
+// TestAutoInsertManyFlushes: the snippet still goes before the early
+// </body>, and every byte arrives. BenchmarkAutoInsertManyFlushes times it.
+func TestAutoInsertManyFlushes(t *testing.T) {
+	kit := newSnippetKit(t, nil)
+	got := body(t, serveAuto(t, kit, "GET", "amy@example.com", manyFlushes))
+	assert.True(t, strings.HasPrefix(got, "<html><body>hi<script"), "inserted before the early </body>")
+	assert.Equal(t, 21+16000*100+len(renderFor(t, kit, "amy@example.com", embedOf(kit))), len(got))
+}
+
+func BenchmarkAutoInsertManyFlushes(b *testing.B) {
+	kit := newSnippetKit(b, nil)
+	h := kit.Middleware(kit.insertSnippet(http.HandlerFunc(manyFlushes)))
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		h.ServeHTTP(httptest.NewRecorder(), req.WithContext(contextWithUser(req, "amy@example.com")))
+	}
+}
+
+// TestAutoInsertKeepsHijacker: a handler behind AutoInsert can still take
+// over the connection (websocket upgrades).
+func TestAutoInsertKeepsHijacker(t *testing.T) {
+	kit := newSnippetKit(t, nil)
+	srv := httptest.NewServer(kit.Middleware(kit.insertSnippet(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, ok := w.(http.Hijacker)
+		require.True(t, ok, "http.Hijacker")
+		conn, buf, err := h.Hijack()
+		require.NoError(t, err)
+		defer conn.Close()
+		_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
+		_ = buf.Flush()
+	}))))
+	defer srv.Close()
+	res, err := http.Get(srv.URL)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	assert.Equal(t, "hijacked", string(b))
 }

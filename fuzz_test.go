@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/html"
 )
 
 // Fuzz targets; seed corpora live in testdata/fuzz/<Target>/. Run one with
@@ -103,6 +105,60 @@ func FuzzEmbed(f *testing.F) {
 		}
 		if len(params) != 2 || params["email"] != identifier || params["signature"] != kit.Sign(identifier) {
 			t.Fatalf("argument %q does not carry %q and its signature", params, identifier)
+		}
+	})
+}
+
+// FuzzInsertionPoint: wherever the markup scanner would insert the snippet,
+// golang.org/x/net/html's tokenizer reads a </body> end tag starting there;
+// and the scanner's answer does not depend on how the page is split into
+// writes.
+func FuzzInsertionPoint(f *testing.F) {
+	for _, seed := range []string{
+		"<html><body><p>hi</p></body></html>",
+		`<body>a</body><script>var s = "</body>";</script>`,
+		"<body><!-- </body> --></body>",
+		"<body><textarea></body></textarea></body>",
+		`<body><a title="</body>" x='</body>'>x</a></body>`,
+		"<body><svg><![CDATA[</body>]]></svg></body>",
+		"<body><script><!--<script></script></body>",
+		"<!--></body>--></body>",
+		"<body></body foo='>'></body >",
+	} {
+		f.Add(seed, uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, page string, split uint8) {
+		whole := newMarkupScanner()
+		whole.write([]byte(page))
+		at := whole.insertionPoint()
+
+		pieces := newMarkupScanner()
+		step := int(split%16) + 1
+		for i := 0; i < len(page); i += step {
+			pieces.write([]byte(page[i:min(i+step, len(page))]))
+		}
+		if got := pieces.insertionPoint(); got != at {
+			t.Fatalf("split in %d-byte writes: %d, whole: %d", step, got, at)
+		}
+		if at < 0 {
+			return
+		}
+		z := html.NewTokenizer(strings.NewReader(page))
+		offset := 0
+		for {
+			tt := z.Next()
+			if tt == html.ErrorToken {
+				t.Fatalf("insertion point %d is not a </body> the tokenizer reads in %q", at, page)
+			}
+			raw := len(z.Raw())
+			if offset == at {
+				name, _ := z.TagName()
+				if tt != html.EndTagToken || string(name) != "body" {
+					t.Fatalf("insertion point %d is a %v %q to the tokenizer, in %q", at, tt, name, page)
+				}
+				return
+			}
+			offset += raw
 		}
 	})
 }

@@ -1,0 +1,292 @@
+package prefinery
+
+import "bytes"
+
+// markupScanner follows an HTML page as it is written, a byte at a time and
+// each byte once, far enough to know where a </body> end tag stands in markup:
+// not inside a comment, a CDATA section, a tag's attribute, or the text of a
+// script, style, textarea, title or other raw-text element, where the HTML
+// parser would not read it as a tag. It is not a parser; where the page does
+// something it does not follow (a script holding "<!--", which switches the
+// parser's script states), it gives up and says so.
+type markupScanner struct {
+	state     scanState
+	offset    int    // bytes scanned so far
+	tagStart  int    // offset of the '<' of the construct being scanned
+	name      []byte // lowercased tag name so far (only the first few bytes matter)
+	endTag    bool   // the tag being scanned is an end tag
+	rawText   string // the raw-text element whose end tag ends stRawText
+	quote     byte   // the quote closing the attribute value being scanned
+	match     int    // bytes of the awaited sequence matched so far
+	dashes    int    // in a comment: dashes just seen
+	bang      bool   // in a comment: "--!" just seen
+	fresh     bool   // in a comment: nothing but dashes since "<!--"
+	escape    int    // in a script: bytes of "<!--" matched so far
+	lastBody  int    // offset of the last </body> in markup, or -1
+	unsure    bool   // the page does something the scanner does not follow
+	plaintext bool   // <plaintext>: the rest of the page is text
+}
+
+type scanState uint8
+
+const (
+	stData         scanState = iota
+	stTagOpen                // after '<'
+	stMarkupDecl             // after "<!"
+	stTagName                // in a start or end tag's name
+	stInTag                  // in a tag, between attributes
+	stAttrValue              // after '=' in a tag, before the value
+	stQuotedValue            // in a quoted attribute value
+	stUnquotedValue          // in an unquoted attribute value
+	stComment                // after "<!--", until "-->"
+	stBogusComment           // after "<!", "<?" or "</" + non-letter, until '>'
+	stCDATA                  // after "<![CDATA[", until "]]>"
+	stRawText                // in a raw-text element, until its end tag
+)
+
+// rawTextElements are the elements whose content the HTML parser reads as
+// text up to their own end tag (RCDATA and raw text alike, for this purpose).
+var rawTextElements = map[string]bool{
+	"script": true, "style": true, "textarea": true, "title": true, "xmp": true,
+	"iframe": true, "noembed": true, "noframes": true, "noscript": true,
+}
+
+func newMarkupScanner() *markupScanner { return &markupScanner{lastBody: -1} }
+
+// insertionPoint returns the offset of the last </body> the scanner saw in
+// markup, or -1 when there is none or it is unsure of the page.
+func (m *markupScanner) insertionPoint() int {
+	if m.unsure {
+		return -1
+	}
+	return m.lastBody
+}
+
+// holdFrom returns the offset from which the page must be held back while it
+// streams: the last </body> seen in markup (the snippet may go there), or the
+// start of a tag not finished yet (it may be one; a tag counts once its '>'
+// is seen). Everything before may be sent.
+func (m *markupScanner) holdFrom() int {
+	hold := m.offset
+	switch m.state {
+	case stTagOpen, stTagName, stInTag, stAttrValue, stQuotedValue, stUnquotedValue:
+		hold = m.tagStart // an unfinished tag: it may be a </body>
+	}
+	if m.lastBody >= 0 {
+		hold = min(hold, m.lastBody)
+	}
+	return hold
+}
+
+// write scans the next bytes of the page.
+func (m *markupScanner) write(p []byte) {
+	for i, c := range p {
+		m.step(c, m.offset+i)
+	}
+	m.offset += len(p)
+}
+
+func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+func isHTMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// step advances the scanner over byte c at offset at.
+func (m *markupScanner) step(c byte, at int) {
+	if m.unsure || m.plaintext {
+		return
+	}
+	switch m.state {
+	case stData:
+		if c == '<' {
+			m.state, m.tagStart = stTagOpen, at
+		}
+	case stTagOpen:
+		switch {
+		case c == '!':
+			m.state, m.match = stMarkupDecl, 0
+		case c == '/':
+			m.state, m.endTag, m.name = stTagName, true, m.name[:0]
+		case c == '?':
+			m.state = stBogusComment
+		case isASCIILetter(c):
+			m.state, m.endTag, m.name = stTagName, false, append(m.name[:0], lower(c))
+		default:
+			m.state = stData
+			if c == '<' {
+				m.state, m.tagStart = stTagOpen, at
+			}
+		}
+	case stMarkupDecl:
+		m.markupDecl(c)
+	case stTagName:
+		switch {
+		case isASCIILetter(c) || (len(m.name) > 0 && c != '>' && c != '/' && !isHTMLSpace(c)):
+			if len(m.name) < 16 {
+				m.name = append(m.name, lower(c))
+			}
+		case len(m.name) == 0: // "</" not followed by a letter
+			if c == '>' {
+				m.state = stData
+			} else {
+				m.state = stBogusComment
+			}
+		case c == '>':
+			m.tagEnd(at)
+		default:
+			m.state = stInTag
+		}
+	case stInTag:
+		switch c {
+		case '>':
+			m.tagEnd(at)
+		case '=':
+			m.state = stAttrValue
+		}
+	case stAttrValue:
+		switch {
+		case isHTMLSpace(c):
+		case c == '"' || c == '\'':
+			m.state, m.quote = stQuotedValue, c
+		case c == '>':
+			m.tagEnd(at)
+		default:
+			m.state = stUnquotedValue
+		}
+	case stQuotedValue:
+		if c == m.quote {
+			m.state = stInTag
+		}
+	case stUnquotedValue:
+		switch {
+		case isHTMLSpace(c):
+			m.state = stInTag
+		case c == '>':
+			m.tagEnd(at)
+		}
+	case stComment:
+		m.comment(c)
+	case stBogusComment:
+		if c == '>' {
+			m.state = stData
+		}
+	case stCDATA:
+		m.cdata(c)
+	case stRawText:
+		m.rawTextByte(c, at)
+	}
+}
+
+// tagEnd finishes the tag whose '>' is at offset at.
+func (m *markupScanner) tagEnd(at int) {
+	m.state = stData
+	name := string(m.name)
+	if m.endTag {
+		if name == "body" {
+			m.lastBody = m.tagStart
+		}
+		return
+	}
+	switch {
+	case name == "plaintext":
+		m.plaintext = true
+	case rawTextElements[name]:
+		m.state, m.rawText, m.match = stRawText, name, 0
+	}
+}
+
+// markupDecl follows "<!": a comment, a CDATA section or a bogus comment.
+func (m *markupScanner) markupDecl(c byte) {
+	const comment, cdata = "--", "[CDATA["
+	m.match++
+	switch {
+	case m.match <= len(comment) && c == comment[m.match-1]:
+		if m.match == len(comment) {
+			m.state, m.dashes, m.bang, m.fresh = stComment, 0, false, true
+		}
+	case m.match <= len(cdata) && c == cdata[m.match-1] && (m.match > 1 || c == '['):
+		if m.match == len(cdata) {
+			m.state, m.match = stCDATA, 0
+		}
+	default:
+		m.state = stBogusComment
+		if c == '>' {
+			m.state = stData
+		}
+	}
+}
+
+// comment follows a comment's text until "-->" or "--!>"; "<!-->" and
+// "<!--->" are empty comments.
+func (m *markupScanner) comment(c byte) {
+	switch {
+	case c == '>' && (m.dashes >= 2 || m.bang || m.fresh && m.dashes <= 1):
+		m.state = stData
+	case c == '-':
+		m.dashes++
+		m.bang = false
+	case c == '!' && m.dashes >= 2:
+		m.bang, m.dashes, m.fresh = true, 0, false
+	default:
+		m.dashes, m.bang, m.fresh = 0, false, false
+	}
+}
+
+// cdata follows a CDATA section until "]]>". match counts trailing ']'.
+func (m *markupScanner) cdata(c byte) {
+	switch {
+	case c == '>' && m.match >= 2:
+		m.state = stData
+	case c == ']':
+		m.match++
+	default:
+		m.match = 0
+	}
+}
+
+// rawTextByte follows raw text until "</" + its element's name + a space,
+// '/' or '>'. match counts the bytes of that end tag matched so far. In a
+// script, "<!--" switches the HTML parser into states where "</script>" may
+// not end it: the scanner gives up on such a page.
+func (m *markupScanner) rawTextByte(c byte, at int) {
+	if m.rawText == "script" {
+		const open = "<!--"
+		switch {
+		case c == open[m.escape]:
+			if m.escape++; m.escape == len(open) {
+				m.unsure = true
+			}
+		case c == '<':
+			m.escape = 1
+		default:
+			m.escape = 0
+		}
+	}
+	want := "</" + m.rawText
+	switch {
+	case m.match < len(want) && lower(c) == want[m.match]:
+		m.match++
+	case m.match == len(want) && (isHTMLSpace(c) || c == '/' || c == '>'):
+		m.tagStart, m.endTag, m.name = at-len(want), true, append(m.name[:0], m.rawText...)
+		m.match, m.escape = 0, 0
+		m.state = stInTag
+		if c == '>' {
+			m.tagEnd(at)
+		}
+	default:
+		m.match = 0
+		if c == '<' {
+			m.match = 1
+		}
+	}
+}
+
+// containsStub reports whether window holds the queue stub, for pages that
+// already carry Prefinery's snippet.
+func containsStub(window []byte) bool { return bytes.Contains(window, []byte(stubJS)) }
