@@ -30,18 +30,18 @@ type markupScanner struct {
 type scanState uint8
 
 const (
-	stData         scanState = iota
-	stTagOpen                // after '<'
-	stMarkupDecl             // after "<!"
-	stTagName                // in a start or end tag's name
-	stInTag                  // in a tag, between attributes
-	stAttrValue              // after '=' in a tag, before the value
-	stQuotedValue            // in a quoted attribute value
-	stUnquotedValue          // in an unquoted attribute value
-	stComment                // after "<!--", until "-->"
-	stBogusComment           // after "<!", "<?" or "</" + non-letter, until '>'
-	stCDATA                  // after "<![CDATA[", until "]]>"
-	stRawText                // in a raw-text element, until its end tag
+	stData          scanState = iota
+	stTagOpen                 // after '<'
+	stMarkupDecl              // after "<!"
+	stTagName                 // in a start or end tag's name
+	stInTag                   // in a tag, between attributes
+	stAttrValue               // after '=' in a tag, before the value
+	stQuotedValue             // in a quoted attribute value
+	stUnquotedValue           // in an unquoted attribute value
+	stComment                 // after "<!--", until "-->"
+	stBogusComment            // after "<!", "<?" or "</" + non-letter, until '>'
+	stCDATA                   // after "<![CDATA[", until "]]>"
+	stRawText                 // in a raw-text element, until its end tag
 )
 
 // rawTextElements are the elements whose content the HTML parser reads as
