@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
 )
 
 // scsNoSessionPanic is the prefix of the panic scs raises when a context
@@ -32,12 +35,59 @@ var errNoSessionManager = fmt.Errorf("%w: Login and Logout need Config.Sessions;
 
 // sessionIdentifier reads the identifier under the Kit's session key. A
 // missing, empty or non-string value means nobody is signed in.
+//
+// A session whose token was logged out is signed out, even if a request that
+// was in flight during the Logout saved it again (see loggedOut).
 func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
+	var token string
 	err = withSession(func() error {
 		v, _ = k.sessions.Get(ctx, k.sessionKey).(string)
+		token = k.sessions.Token(ctx)
 		return nil
 	})
-	return v, err
+	if err != nil || v == "" || token == "" {
+		return v, err
+	}
+	if revoked, err := k.loggedOut(ctx, token); revoked || err != nil {
+		if err != nil {
+			k.log.Error("prefinery: the session store failed; treating the user as signed out", slog.Any("error", err))
+		}
+		return "", nil
+	}
+	return v, nil
+}
+
+// The race Logout closes: request A loads the session (token T1) and is slow;
+// request B logs out, which renews the token to T2 and deletes T1; then A
+// saves T1 again (it wrote to the session, or scs's IdleTimeout saves every
+// request) and sends its cookie, so the browser is back on T1 with the user
+// in it. So Logout leaves a marker for T1 in the session store, beside the
+// sessions, for as long as a session lives, and a session whose token is
+// marked is signed out. It costs one store lookup per signed-in request.
+
+// loggedOutKey is the store key marking a token as logged out. scs tokens are
+// URL-safe base64, so it never collides with a session.
+func loggedOutKey(token string) string { return "prefinery-logged-out:" + token }
+
+// loggedOut reports whether Logout marked token.
+func (k *Kit) loggedOut(ctx context.Context, token string) (bool, error) {
+	var found bool
+	var err error
+	if cs, ok := k.sessions.Store.(scs.CtxStore); ok {
+		_, found, err = cs.FindCtx(ctx, loggedOutKey(token))
+	} else {
+		_, found, err = k.sessions.Store.Find(loggedOutKey(token))
+	}
+	return found, err
+}
+
+// markLoggedOut leaves the marker for token, for the session lifetime.
+func (k *Kit) markLoggedOut(ctx context.Context, token string) error {
+	expiry := time.Now().Add(k.sessions.Lifetime)
+	if cs, ok := k.sessions.Store.(scs.CtxStore); ok {
+		return cs.CommitCtx(ctx, loggedOutKey(token), []byte{1}, expiry)
+	}
+	return k.sessions.Store.Commit(loggedOutKey(token), []byte{1}, expiry)
 }
 
 // Login records identifier as the signed-in user in the request's scs session
@@ -78,6 +128,11 @@ func (k *Kit) Logout(ctx context.Context) error {
 		return errNoSessionManager
 	}
 	return withSession(func() error {
+		if old := k.sessions.Token(ctx); old != "" {
+			if err := k.markLoggedOut(ctx, old); err != nil {
+				return fmt.Errorf("prefinery: logout: marking the old session token: %w", err)
+			}
+		}
 		if err := k.sessions.RenewToken(ctx); err != nil {
 			return fmt.Errorf("prefinery: logout: renewing the session token: %w", err)
 		}
