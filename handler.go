@@ -1,6 +1,7 @@
 package prefinery
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,9 +38,12 @@ func (k *Kit) serveIdentity(w http.ResponseWriter, r *http.Request) {
 	}
 	id, ok, err := k.identity(r)
 	switch {
-	case err != nil:
+	case errors.Is(err, ErrNoSession):
 		k.log.Error("prefinery: the identity endpoint is misconfigured", "error", err)
 		writeJSONError(w, r, http.StatusInternalServerError, "server misconfigured")
+		return
+	case err != nil: // the session store failed (logged where it happened)
+		writeJSONError(w, r, http.StatusInternalServerError, "internal server error")
 		return
 	case !ok:
 		writeJSONError(w, r, http.StatusUnauthorized, "not signed in")

@@ -26,8 +26,8 @@ func (k *Kit) Middleware(next http.Handler) http.Handler {
 		next = k.insertSnippet(next)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		identifier, _ := k.identifier(r) // a missing session is logged once and looks signed out
-		s := &signedResponse{Context: r.Context(), ResponseWriter: w, kit: k, identifier: identifier}
+		identifier, err := k.identifier(r) // on error (logged), the request looks signed out
+		s := &signedResponse{Context: r.Context(), ResponseWriter: w, kit: k, identifier: identifier, lookupErr: err}
 		r = r.WithContext(s)
 		if identifier != "" {
 			dropRevalidation(r)
@@ -73,6 +73,9 @@ func (k *Kit) validIdentifier(v string) bool {
 func (k *Kit) identity(r *http.Request) (Identity, bool, error) {
 	if s, ok := r.Context().Value(identityKey{k}).(*signedResponse); ok {
 		id, ok := s.identity()
+		if !ok && s.lookupErr != nil {
+			return Identity{}, false, s.lookupErr
+		}
 		return id, ok, nil
 	}
 	if id, ok := k.requestIdentity(r); ok {
@@ -110,7 +113,8 @@ func dropRevalidation(r *http.Request) {
 type signedResponse struct {
 	context.Context
 	http.ResponseWriter
-	kit *Kit
+	kit       *Kit
+	lookupErr error // why the identifier could not be read, if it could not
 
 	mu         sync.Mutex
 	identifier string // "" when signed out; changed by Login and Logout

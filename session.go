@@ -48,10 +48,12 @@ func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
 	if err != nil || v == "" || token == "" {
 		return v, err
 	}
-	if revoked, err := k.loggedOut(ctx, token); revoked || err != nil {
-		if err != nil {
-			k.log.Error("prefinery: the session store failed; treating the user as signed out", slog.Any("error", err))
-		}
+	revoked, err := k.loggedOut(ctx, token)
+	if err != nil {
+		k.log.Error("prefinery: the session store failed; treating the user as signed out", slog.Any("error", err))
+		return "", fmt.Errorf("prefinery: checking the session for a logout: %w", err)
+	}
+	if revoked {
 		return "", nil
 	}
 	return v, nil
