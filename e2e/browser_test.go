@@ -58,7 +58,10 @@ type harness struct {
 	alloc context.Context // the browser
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t) }
+
+// newHarnessWith starts the browser with extra options.
+func newHarnessWith(t *testing.T, extra ...chromedp.ExecAllocatorOption) *harness {
 	t.Helper()
 	bin := chromiumPath(t)
 	secret, err := prefinery.NewSecret(secretText)
@@ -82,6 +85,7 @@ func newHarness(t *testing.T) *harness {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(t.TempDir()),
 	}
+	opts = append(opts, extra...)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
 	// Start the browser with a first context that lives as long as the test.

@@ -20,6 +20,12 @@ import (
 // DemoSecret is public and for the demo only: Prefinery rejects its signatures.
 const DemoSecret = "DEMO-ONLY-secret-prefinery-kit-not-for-production"
 
+// errSigningOracle is why the demo refuses a real secret by default.
+var errSigningOracle = errors.New("PREFINERY_IDENTITY_SECRET is set, but this demo signs in any email typed into its " +
+	"form (it has no passwords) and serves that email's signature: with a real project's secret, anyone who reaches it " +
+	"can act as any of your users in Prefinery's widget. Unset PREFINERY_IDENTITY_SECRET to use the demo secret, or " +
+	"pass -unsafe-sign-any-email if the project is a throwaway one")
+
 // Sessions is how a demo command keeps sessions: the manager, a phrase for
 // the start-up line, and what to close on shutdown.
 type Sessions struct {
@@ -34,6 +40,7 @@ type Sessions struct {
 func Run(fs *flag.FlagSet, args []string, open func() (Sessions, error)) error {
 	addr := fs.String("addr", defaultAddr(), "address to listen on (env PORT sets the port on 127.0.0.1)")
 	projectKey := fs.String("project-key", os.Getenv("PREFINERY_PROJECT_KEY"), "Prefinery project key for the real widget (env PREFINERY_PROJECT_KEY); empty loads the offline stand-in")
+	signAnyEmail := fs.Bool("unsafe-sign-any-email", false, "run with the secret in PREFINERY_IDENTITY_SECRET although the demo signs in ANY email typed into its form and serves its signature (only for a throwaway Prefinery project)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -44,9 +51,13 @@ func Run(fs *flag.FlagSet, args []string, open func() (Sessions, error)) error {
 		return err
 	}
 	if _, set := os.LookupEnv("PREFINERY_IDENTITY_SECRET"); set {
+		if !*signAnyEmail {
+			return errSigningOracle
+		}
 		if secret, err = prefinery.SecretFromEnv("PREFINERY_IDENTITY_SECRET"); err != nil {
 			return err
 		}
+		logger.Warn("running with a real secret: this demo signs in any email typed into its form and serves that email's signature; never expose it to anyone else")
 	} else {
 		logger.Warn("PREFINERY_IDENTITY_SECRET is not set: using the built-in DEMO secret, whose signatures Prefinery will reject")
 	}
