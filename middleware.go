@@ -73,16 +73,19 @@ func (k *Kit) validIdentifier(v string) bool {
 func (k *Kit) identity(r *http.Request) (Identity, bool, error) {
 	if s, ok := r.Context().Value(identityKey{k}).(*signedResponse); ok {
 		id, ok := s.identity()
-		if !ok && s.lookupErr != nil {
-			return Identity{}, false, s.lookupErr
+		if !ok {
+			return Identity{}, false, s.err()
 		}
-		return id, ok, nil
+		return id, true, nil
 	}
 	if id, ok := k.requestIdentity(r); ok {
 		return id, true, nil
 	}
 	v, err := k.identifier(r)
 	if err != nil || v == "" || !k.validIdentifier(v) {
+		return Identity{}, false, err
+	}
+	if loggedOut, err := k.sessionLoggedOut(r.Context()); loggedOut || err != nil {
 		return Identity{}, false, err
 	}
 	return Identity{Kind: k.kind, Value: v, Signature: k.Sign(v)}, true, nil
@@ -113,10 +116,10 @@ func dropRevalidation(r *http.Request) {
 type signedResponse struct {
 	context.Context
 	http.ResponseWriter
-	kit       *Kit
-	lookupErr error // why the identifier could not be read, if it could not
+	kit *Kit
 
 	mu         sync.Mutex
+	lookupErr  error  // why the identity could not be read, if it could not
 	identifier string // "" when signed out; changed by Login and Logout
 	checked    bool   // identifier validated (valid holds the answer)
 	valid      bool
@@ -153,6 +156,13 @@ func (s *signedResponse) identity() (Identity, bool) {
 	}
 	if !s.checked {
 		s.checked, s.valid = true, s.kit.validIdentifier(s.identifier)
+		if s.valid {
+			loggedOut, err := s.kit.sessionLoggedOut(s.Context)
+			s.valid = !loggedOut && err == nil
+			if err != nil {
+				s.lookupErr = err
+			}
+		}
 	}
 	if !s.valid {
 		return Identity{}, false
@@ -171,6 +181,13 @@ func (s *signedResponse) identity() (Identity, bool) {
 	return Identity{Kind: s.kit.kind, Value: s.identifier, Signature: s.signature}, true
 }
 
+// err is why the identity could not be read, if a lookup failed.
+func (s *signedResponse) err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lookupErr
+}
+
 // headerSent reports whether the response header went out.
 func (s *signedResponse) headerSent() bool {
 	s.mu.Lock()
@@ -182,5 +199,5 @@ func (s *signedResponse) headerSent() bool {
 func (s *signedResponse) setIdentifier(v string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.identifier, s.checked, s.valid, s.signature = v, false, false, ""
+	s.identifier, s.checked, s.valid, s.signature, s.lookupErr = v, false, false, "", nil
 }

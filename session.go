@@ -35,28 +35,32 @@ var errNoSessionManager = fmt.Errorf("%w: Login and Logout need Config.Sessions;
 
 // sessionIdentifier reads the identifier under the Kit's session key. A
 // missing, empty or non-string value means nobody is signed in.
-//
-// A session whose token was logged out is signed out, even if a request that
-// was in flight during the Logout saved it again (see loggedOut).
 func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
-	var token string
 	err = withSession(func() error {
 		v, _ = k.sessions.Get(ctx, k.sessionKey).(string)
-		token = k.sessions.Token(ctx)
 		return nil
 	})
-	if err != nil || v == "" || token == "" {
-		return v, err
+	return v, err
+}
+
+// sessionLoggedOut reports whether the request's session token was logged
+// out (see loggedOut). The kit asks before it hands out a signature: once per
+// request that reads the identity, so pages that never render it pay nothing.
+// A store failure is an error: the caller treats the user as signed out.
+func (k *Kit) sessionLoggedOut(ctx context.Context) (bool, error) {
+	if k.sessions == nil {
+		return false, nil
+	}
+	var token string
+	if err := withSession(func() error { token = k.sessions.Token(ctx); return nil }); err != nil || token == "" {
+		return false, err
 	}
 	revoked, err := k.loggedOut(ctx, token)
 	if err != nil {
 		k.log.Error("prefinery: the session store failed; treating the user as signed out", slog.Any("error", err))
-		return "", fmt.Errorf("prefinery: checking the session for a logout: %w", err)
+		return false, fmt.Errorf("prefinery: checking the session for a logout: %w", err)
 	}
-	if revoked {
-		return "", nil
-	}
-	return v, nil
+	return revoked, nil
 }
 
 // The race Logout closes: request A loads the session (token T1) and is slow;
@@ -65,7 +69,8 @@ func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
 // request) and sends its cookie, so the browser is back on T1 with the user
 // in it. So Logout leaves a marker for T1 in the session store, beside the
 // sessions, for as long as a session lives, and a session whose token is
-// marked is signed out. It costs one store lookup per signed-in request.
+// marked is signed out. It costs one store lookup per request that reads the
+// identity.
 
 // loggedOutKey is the store key marking a token as logged out. scs tokens are
 // URL-safe base64, so it never collides with a session.

@@ -273,3 +273,24 @@ func TestHostileIdentifiersInNode(t *testing.T) {
 		}
 	}
 }
+
+// TestPlantedIdentityNeverRendersScripts: an identity planted with
+// WithIdentity whose signature is not 64 lowercase hex characters is an error
+// in every helper, and nothing is rendered.
+func TestPlantedIdentityNeverRendersScripts(t *testing.T) {
+	kit := newSnippetKit(t, nil)
+	for _, sig := range []string{`</script><script>alert(1)</script>`, strings.Repeat("A", 64), strings.Repeat("a", 63), ""} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req = req.WithContext(kit.WithIdentity(req.Context(), Identity{Kind: Email, Value: "a@b.c", Signature: sig}))
+		html, err := kit.embed(req)
+		assert.ErrorIs(t, err, ErrInvalidIdentifier, "%q", sig)
+		assert.Empty(t, html)
+		html, err = kit.authenticate(req)
+		assert.ErrorIs(t, err, ErrInvalidIdentifier)
+		assert.Empty(t, html)
+		tmpl := template.Must(template.New("p").Funcs(kit.FuncMap()).Parse(`<head>{{prefineryEmbed .}}</head>`))
+		var out strings.Builder
+		assert.Error(t, tmpl.Execute(&out, req), "the template stops")
+		assert.NotContains(t, out.String(), "<script", "nothing of the snippet went out")
+	}
+}
