@@ -52,10 +52,23 @@ type Config struct {
 	// URL for ProjectKey.
 	WidgetURL string
 
-	// Nonce returns the request's CSP nonce, put on every <script> the kit
-	// renders. A value that is not base64 is dropped and logged. Default is
-	// nil (no nonce attribute).
+	// Nonce returns the request's CSP nonce, for apps that make their own: the
+	// kit puts it on every <script> it renders and leaves the CSP header
+	// alone. A value that is not base64 is dropped and logged. Default is nil:
+	// the kit makes a nonce per page (128 bits, crypto/rand), puts it on its
+	// scripts, and adds it to the page's Content-Security-Policy (and
+	// -Report-Only) when the header goes out, with the loader's origin and
+	// WidgetSources. It never adds 'unsafe-inline', wildcards or schemes, and
+	// adds no nonce to a policy that lets inline scripts run.
 	Nonce func(r *http.Request) string
+
+	// WidgetSources are the sources Prefinery's widget needs beyond its
+	// loader, by CSP directive (connect-src, frame-src, img-src, style-src,
+	// font-src, media-src), added to a page's policy where it restricts that
+	// directive. They cannot be checked offline: confirm them against the
+	// live widget. Each is an https origin or 'self'. Default is the loader's
+	// origin for connect-src, frame-src, img-src and style-src.
+	WidgetSources map[string][]string
 
 	// AutoInsert makes the middleware insert the embed snippet before the
 	// last </body> of HTML responses, for apps that do not edit templates.
@@ -126,6 +139,11 @@ func (c *Config) validate() error {
 			return invalid("WidgetURL", "%v", err)
 		}
 	}
+	for directive, sources := range c.WidgetSources {
+		if err := checkWidgetSources(directive, sources); err != nil {
+			return invalid("WidgetSources", "%v", err)
+		}
+	}
 	if c.AutoInsert && c.ProjectKey == "" && c.WidgetURL == "" {
 		return invalid("AutoInsert", "needs ProjectKey (or WidgetURL) to know which loader to insert")
 	}
@@ -166,6 +184,27 @@ func checkWidgetURL(raw string) error {
 	case u.Scheme == "" && u.Host == "" && strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//"):
 	default:
 		return fmt.Errorf("must be an http(s) URL or a path starting with /")
+	}
+	return nil
+}
+
+// checkWidgetSources accepts only directives the widget may need and
+// sources that name an origin: never a wildcard, a scheme or a keyword that
+// widens a policy.
+func checkWidgetSources(directive string, sources []string) error {
+	switch directive {
+	case "connect-src", "frame-src", "img-src", "style-src", "font-src", "media-src":
+	default:
+		return fmt.Errorf("%q is not a directive the widget needs (connect-src, frame-src, img-src, style-src, font-src, media-src)", directive)
+	}
+	for _, s := range sources {
+		if s == "'self'" {
+			continue
+		}
+		u, err := url.Parse(s)
+		if err != nil || u.Scheme != "https" || u.Host == "" || strings.Contains(u.Host, "*") || u.Path != "" || u.RawQuery != "" || u.User != nil {
+			return fmt.Errorf("%s: %q must be an https origin (https://host) or 'self': no wildcard, scheme or keyword that widens the policy", directive, s)
+		}
 	}
 	return nil
 }

@@ -28,6 +28,8 @@ type Kit struct {
 	keepCacheOnLogout bool
 	allowSameSite     bool
 	loaderURL         string
+	loaderOrigin      string              // the loader\'s CSP source
+	widgetSources     map[string][]string // added to pages\' CSP, by directive
 	autoInsert        bool
 	skip              func(*http.Request) bool
 	log               *slog.Logger
@@ -36,6 +38,7 @@ type Kit struct {
 	onSign        func()    // test hook counting signatures; nil in production
 	misconfigured sync.Once // logs a missing LoadAndSave once, not per request
 	lateRead      sync.Once // logs an identity read after an unprotected header once
+	lateCSP       sync.Once // logs a CSP set after the kit's scripts were rendered once
 }
 
 // New validates cfg and returns a ready Kit. Every problem is reported here,
@@ -61,6 +64,11 @@ func New(cfg Config) (*Kit, error) {
 	}
 	if k.loaderURL == "" && cfg.ProjectKey != "" {
 		k.loaderURL = prefineryWidgetBase + cfg.ProjectKey + ".js"
+	}
+	k.loaderOrigin = loaderOrigin(k.loaderURL)
+	k.widgetSources = cfg.WidgetSources
+	if k.widgetSources == nil {
+		k.widgetSources = defaultWidgetSources(k.loaderOrigin)
 	}
 	skeletons, err := compileSkeletons(k.loaderURL)
 	if err != nil {

@@ -125,6 +125,9 @@ type signedResponse struct {
 	valid      bool
 	signature  string // set by the first read of this identifier
 	read       bool   // an identity was handed out during this request
+	nonce      string // the page's CSP nonce, made on first use (without Config.Nonce)
+
+	renderedNoNonce bool // a kit script was rendered before the page had a CSP
 
 	headerDone bool // the header went out
 	protected  bool // with the protections
@@ -179,6 +182,39 @@ func (s *signedResponse) identity() (Identity, bool) {
 		}
 	}
 	return Identity{Kind: s.kit.kind, Value: s.identifier, Signature: s.signature}, true
+}
+
+// cspNonce returns the page's nonce, making it on first use.
+func (s *signedResponse) cspNonce() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nonce == "" {
+		s.nonce = newNonce()
+	}
+	return s.nonce
+}
+
+// renderNonce returns the nonce for a script the kit renders: the page's, if
+// it has one or its header (so far) carries a CSP; else "" and it notes that
+// a script went out without one.
+func (s *signedResponse) renderNonce() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nonce == "" && !hasCSP(s.ResponseWriter.Header()) {
+		s.renderedNoNonce = true
+		return ""
+	}
+	if s.nonce == "" {
+		s.nonce = newNonce()
+	}
+	return s.nonce
+}
+
+// renderedWithoutNonce reports whether a kit script went out without a nonce.
+func (s *signedResponse) renderedWithoutNonce() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.renderedNoNonce
 }
 
 // err is why the identity could not be read, if a lookup failed.

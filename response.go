@@ -26,8 +26,17 @@ func (s *signedResponse) writeHeaderCheck() {
 	}
 	s.wroteHeader = true
 	h := s.Header()
+	page := mayRenderIdentity(h.Get("Content-Type"))
+	if page && s.kit.nonce == nil && hasCSP(h) {
+		s.kit.amendCSP(h, s.cspNonce())
+		if s.renderedWithoutNonce() {
+			s.kit.lateCSP.Do(func() {
+				s.kit.log.Warn("prefinery: the page's Content-Security-Policy was set after the kit rendered its scripts, which carry no nonce and will be blocked; set the CSP header before the handler runs")
+			})
+		}
+	}
 	s.mu.Lock()
-	protect := s.read || s.identifier != "" && mayRenderIdentity(h.Get("Content-Type"))
+	protect := s.read || s.identifier != "" && page
 	s.headerDone, s.protected = true, protect
 	s.mu.Unlock()
 	if !protect {
@@ -39,6 +48,12 @@ func (s *signedResponse) writeHeaderCheck() {
 	for _, name := range unsafeOnSignedResponses {
 		h.Del(name)
 	}
+}
+
+// hasCSP reports whether h carries a Content-Security-Policy, enforced or
+// report-only.
+func hasCSP(h http.Header) bool {
+	return h.Get("Content-Security-Policy") != "" || h.Get("Content-Security-Policy-Report-Only") != ""
 }
 
 // mayRenderIdentity reports whether a response of this Content-Type can be a

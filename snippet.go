@@ -129,7 +129,13 @@ func (k *Kit) identifierOf(r *http.Request) string {
 // (standard or URL alphabet, at most 256 characters), and otherwise "" after
 // logging that it was dropped; it never renders an unvalidated nonce.
 func (k *Kit) validNonce(r *http.Request) string {
-	if k.nonce == nil || r == nil {
+	if r == nil {
+		return ""
+	}
+	if k.nonce == nil { // the kit's own nonce, when the page has a CSP
+		if s, ok := r.Context().Value(identityKey{k}).(*signedResponse); ok {
+			return s.renderNonce()
+		}
 		return ""
 	}
 	n := k.nonce(r)

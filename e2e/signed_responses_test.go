@@ -39,11 +39,21 @@ var accountTemplate = template.Must(template.New("account").Parse(`<!doctype htm
 <body><p id="who">{{.}}</p><form method="post" action="/logout"><button id="logout">Sign out</button></form></body></html>`))
 
 func newSignedApp(t *testing.T, widgetURL string) *signedApp {
+	return newSignedAppWith(t, widgetURL, "", nil)
+}
+
+// newSignedAppWith adds the app's own Content-Security-Policy (set by its
+// secureHeaders middleware, outside the kit) and a Config edit.
+func newSignedAppWith(t *testing.T, widgetURL, csp string, edit func(*prefinery.Config)) *signedApp {
 	t.Helper()
 	secret, err := prefinery.NewSecret(secretText)
 	require.NoError(t, err)
 	sessions := scs.New()
-	kit, err := prefinery.New(prefinery.Config{Secret: secret, Sessions: sessions, WidgetURL: widgetURL, AutoInsert: true})
+	cfg := prefinery.Config{Secret: secret, Sessions: sessions, WidgetURL: widgetURL, AutoInsert: true}
+	if edit != nil {
+		edit(&cfg)
+	}
+	kit, err := prefinery.New(cfg)
 	require.NoError(t, err)
 	a := &signedApp{kit: kit, sessions: sessions}
 
@@ -109,9 +119,23 @@ control({"email":"`+strings.ReplaceAll(id, `"`, `\"`)+`"});</script></head><body
 	top := http.NewServeMux()
 	top.Handle("/control/", sessions.LoadAndSave(control))
 	top.Handle("/", sessions.LoadAndSave(kit.Middleware(mux)))
-	a.srv = httptest.NewServer(reflectCORS(top))
+	handler := reflectCORS(top)
+	if csp != "" {
+		handler = secureHeaders(csp, handler)
+	}
+	a.srv = httptest.NewServer(handler)
 	t.Cleanup(a.srv.Close)
 	return a
+}
+
+// secureHeaders is the CSP middleware of an app in the "Let's Go" style.
+func secureHeaders(csp string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", csp)
+		w.Header().Set("Referrer-Policy", "origin-when-cross-origin")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // reflectCORS is the CORS middleware the attack used: it reflects any Origin
@@ -329,4 +353,44 @@ func TestBrowserShiftJIS(t *testing.T) {
 func portOf(srv *httptest.Server) string {
 	addr := srv.Listener.Addr().String()
 	return addr[strings.LastIndex(addr, ":")+1:]
+}
+
+// TestBrowserAppCSP: an app with its own strict policy (default-src 'self';
+// style-src 'self'), no nonce plumbing. The kit merges its nonce and the
+// loader's origin into the policy: no violation, and the widget receives
+// authenticateUser. Control: the same app with the merging off (the app
+// claims the nonce itself and gives none) sees the kit's scripts blocked.
+func TestBrowserAppCSP(t *testing.T) {
+	const policy = "default-src 'self'; style-src 'self' fonts.googleapis.com; font-src fonts.gstatic.com"
+	h := newHarness(t)
+	widget := standInServer(t)
+
+	t.Run("control: merging off, the policy blocks the kit", func(t *testing.T) {
+		a := newSignedAppWith(t, widget, policy, func(c *prefinery.Config) {
+			c.Nonce = func(*http.Request) string { return "" }
+		})
+		ctx := h.newUser()
+		a.loginAs(t, ctx, a.srv.URL, "fay@example.com")
+		time.Sleep(300 * time.Millisecond)
+		assert.NotEmpty(t, h.violations(ctx), "the app's CSP blocks the kit's scripts")
+		calls, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(window.prefineryCalls || null)`))
+		require.NoError(t, err)
+		assert.Equal(t, "null", calls, "the widget never loaded")
+	})
+
+	t.Run("with the kit's merging: no violation, the widget gets the user", func(t *testing.T) {
+		a := newSignedAppWith(t, widget, policy, nil)
+		ctx := h.newUser()
+		a.loginAs(t, ctx, a.srv.URL, "fay@example.com")
+		auth := h.authCalls(ctx)
+		require.Len(t, auth, 1)
+		assert.Equal(t, map[string]string{"email": "fay@example.com", "signature": sign("fay@example.com")}, auth[0])
+		assert.Empty(t, h.violations(ctx))
+		res, err := http.Get(a.srv.URL + "/login")
+		require.NoError(t, err)
+		res.Body.Close()
+		got := res.Header.Get("Content-Security-Policy")
+		assert.Contains(t, got, "default-src 'self'; style-src 'self' fonts.googleapis.com")
+		assert.NotContains(t, got, "unsafe-inline")
+	})
 }
