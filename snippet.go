@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 )
@@ -54,6 +55,24 @@ var errNoLoader = errors.New("prefinery: the embed snippet needs Config.ProjectK
 //   - prefineryNonce: the request's validated CSP nonce ("" when none), for
 //     the app's own <script nonce="…"> elements.
 //
+// And the Web API calls a page makes, each a whole <script> for the
+// signed-in user (nothing when signed out), so no app writes JavaScript
+// around template values:
+//
+//   - prefineryEmbedReferralPage .Request "dom-id": the referral page inside
+//     the element with that id.
+//   - prefineryPopupReferralPage .Request: the referral page in a popup.
+//   - prefineryGetUser .Request "onUser": getUser, answering the global
+//     function onUser (or a dotted path such as "app.onUser").
+//   - prefineryAddUser .Request (prefineryFields "first_name" .Name …):
+//     addUser with the app's fields, signed when a user is signed in.
+//   - prefineryCall .Request "triggerRewards" (prefineryFields …): another
+//     documented call that takes the identity.
+//   - prefineryFields "k1" v1 "k2" v2 …: the extra fields, as a map.
+//
+// Field values are encoded as JSON with every non-ASCII character escaped,
+// like the identity.
+//
 // html/template escapes these values for their context. text/template accepts
 // the same map but escapes nothing: use it only with html/template.
 func (k *Kit) FuncMap() template.FuncMap {
@@ -64,6 +83,13 @@ func (k *Kit) FuncMap() template.FuncMap {
 		"prefinerySignature":    k.signature,
 		"prefineryIdentifier":   k.identifierOf,
 		"prefineryNonce":        k.validNonce,
+
+		"prefineryEmbedReferralPage": k.embedReferralPage,
+		"prefineryPopupReferralPage": k.popupReferralPage,
+		"prefineryGetUser":           k.getUser,
+		"prefineryAddUser":           k.addUser,
+		"prefineryCall":              k.call,
+		"prefineryFields":            fieldsOf,
 	}
 }
 
@@ -111,6 +137,22 @@ func (k *Kit) render(r *http.Request, t int) (template.HTML, error) {
 	nonce := k.validNonce(r)
 	skel := &k.skeletons[t][b2i(nonce != "")][b2i(identity != nil)]
 	return skel.render(nonce, identity), nil
+}
+
+// fieldsOf builds a field map from name, value pairs.
+func fieldsOf(pairs ...any) (map[string]any, error) {
+	if len(pairs)%2 != 0 {
+		return nil, fmt.Errorf("prefinery: prefineryFields takes name, value pairs")
+	}
+	m := make(map[string]any, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 {
+		name, ok := pairs[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("prefinery: prefineryFields: field name %v is not a string", pairs[i])
+		}
+		m[name] = pairs[i+1]
+	}
+	return m, nil
 }
 
 // signature returns r's signed-in user's signature, or "".
