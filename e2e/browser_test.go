@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/prefinerykit/prefinery"
 	"github.com/prefinerykit/prefinery/examples/basic/app"
+	"github.com/prefinerykit/prefinery/standin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -53,9 +55,10 @@ func chromiumPath(t *testing.T) string {
 
 // harness is the example app on loopback and one headless browser.
 type harness struct {
-	t     *testing.T
-	srv   *httptest.Server
-	alloc context.Context // the browser
+	t      *testing.T
+	srv    *httptest.Server
+	widget *standin.Widget // the demo's stand-in: the calls pages reported
+	alloc  context.Context // the browser
 }
 
 func newHarness(t *testing.T) *harness { return newHarnessWith(t) }
@@ -68,7 +71,7 @@ func newHarnessWith(t *testing.T, extra ...chromedp.ExecAllocatorOption) *harnes
 	require.NoError(t, err)
 	demo, err := app.New(app.Options{Secret: secret, MaxIdentifierLength: 2048})
 	require.NoError(t, err)
-	require.True(t, demo.StandIn, "the app loads the recording stand-in widget")
+	require.NotNil(t, demo.StandIn, "the app loads the recording stand-in widget")
 	srv := httptest.NewServer(demo.Handler) // 127.0.0.1 only
 	t.Cleanup(srv.Close)
 
@@ -92,7 +95,7 @@ func newHarnessWith(t *testing.T, extra ...chromedp.ExecAllocatorOption) *harnes
 	browser, cancelBrowser := chromedp.NewContext(alloc)
 	t.Cleanup(cancelBrowser)
 	require.NoError(t, chromedp.Do(browser))
-	return &harness{t: t, srv: srv, alloc: browser}
+	return &harness{t: t, srv: srv, widget: demo.StandIn, alloc: browser}
 }
 
 // newUser opens an isolated browser context (its own cookies, like a separate
@@ -196,6 +199,26 @@ func TestBrowser(t *testing.T) {
 		assert.Equal(t, email, auth[0]["email"])
 		assert.Equal(t, sign(email), auth[0]["signature"], "the browser's signature is the user's")
 		assert.Len(t, auth[0], 2, "exactly email and signature")
+	})
+
+	t.Run("the referral page renders from the stand-in, and the Go side saw the calls", func(t *testing.T) {
+		text, err := chromedp.Run(ctx, chromedp.Poll[string](`(e => e && e.textContent)(document.querySelector("#referrals .prefinery-standin-referral-page"))`,
+			chromedp.WithPollingTimeout(10*time.Second)))
+		require.NoError(t, err)
+		assert.Equal(t, "Referral page for "+email+" (offline stand-in)", text)
+		deadline := time.Now().Add(10 * time.Second)
+		names := func() []string {
+			var out []string
+			for _, c := range h.widget.Calls() {
+				out = append(out, c.Name)
+			}
+			return out
+		}
+		for !slices.Contains(names(), "embedReferralPage") && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		assert.Contains(t, names(), "authenticateUser")
+		assert.Contains(t, names(), "embedReferralPage")
 	})
 
 	t.Run("strict CSP: the snippet runs, nothing violates", func(t *testing.T) {

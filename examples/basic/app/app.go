@@ -18,6 +18,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/justinas/alice"
 	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/standin"
 )
 
 //go:embed templates/*.html
@@ -26,8 +27,8 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// StandInPath is where the offline stand-in for Prefinery's widget is served.
-const StandInPath = "/static/prefinery-standin.js"
+// StandInPath is the loader of the offline stand-in for Prefinery's widget.
+const StandInPath = standin.WidgetURL
 
 // Options configures the demo app.
 type Options struct {
@@ -50,7 +51,7 @@ type App struct {
 	Handler  http.Handler        // the whole site, with sessions, CSRF protection and CSP
 	Kit      *prefinery.Kit      // the kit the site uses
 	Sessions *scs.SessionManager // the session manager behind it
-	StandIn  bool                // the page loads the offline stand-in widget
+	StandIn  *standin.Widget     // the offline stand-in the pages load; nil with the real widget
 }
 
 type nonceKey struct{}
@@ -81,8 +82,9 @@ func New(opts Options) (*App, error) {
 		ErrorLog:            logger,
 		MaxIdentifierLength: opts.MaxIdentifierLength,
 	}
-	standIn := opts.ProjectKey == ""
-	if standIn {
+	var widget *standin.Widget
+	if opts.ProjectKey == "" {
+		widget = standin.New()
 		cfg.WidgetURL = StandInPath
 	} else {
 		cfg.ProjectKey = opts.ProjectKey
@@ -97,7 +99,7 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &site{kit: kit, sessions: sessions, pages: pages, standIn: standIn, log: logger}
+	s := &site{kit: kit, sessions: sessions, pages: pages, standIn: widget != nil, log: logger}
 
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
@@ -112,13 +114,16 @@ func New(opts Options) (*App, error) {
 	mux.HandleFunc("GET /account", s.account)
 	mux.HandleFunc("GET /spa", s.spa)
 	mux.Handle("/prefinery/identity", kit.IdentityHandler())
+	if widget != nil {
+		mux.Handle(standin.Path, widget) // development only: the offline widget
+	}
 
 	csrf := http.NewCrossOriginProtection() // refuses cross-origin POSTs (login, logout)
 	chain := alice.New(withCSP, csrf.Handler, sessions.LoadAndSave)
 	if !opts.WithoutKitMiddleware {
 		chain = chain.Append(kit.Middleware)
 	}
-	return &App{Handler: chain.Then(mux), Kit: kit, Sessions: sessions, StandIn: standIn}, nil
+	return &App{Handler: chain.Then(mux), Kit: kit, Sessions: sessions, StandIn: widget}, nil
 }
 
 // withCSP gives every request a fresh nonce and a strict script policy: only

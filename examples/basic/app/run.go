@@ -86,7 +86,7 @@ func Run(fs *flag.FlagSet, args []string, open func() (Sessions, error)) error {
 		return err
 	}
 	widget := "Prefinery's widget for project " + *projectKey
-	if demo.StandIn {
+	if demo.StandIn != nil {
 		widget = "the offline widget stand-in (set -project-key for the real one)"
 	}
 	fmt.Printf("prefinery demo: open http://%s/ (using %s; sessions in %s; Ctrl-C to stop)\n", ln.Addr(), widget, sessions.Where)

@@ -1,0 +1,69 @@
+// Offline stand-in for Prefinery's widget (package standin), for development
+// and tests. It takes the calls the embed snippet queued, records every
+// prefinery(...) call in window.prefineryCalls, lists them in a panel at the
+// bottom of the page, renders a fake referral page for embedReferralPage,
+// answers callbacks with a placeholder, and reports each call to the Go
+// handler that served it (same origin: no CSP change needed). It sends nothing
+// anywhere else.
+(function () {
+  var script = document.currentScript;
+  var base = script && script.src ? script.src.replace(/[^/]*$/, "") : "/prefinery-standin/";
+  var calls = (window.prefineryCalls = []);
+
+  function describe(arg) {
+    return typeof arg === "function" ? "function () {…}" : JSON.stringify(arg);
+  }
+  function panel() {
+    var el = document.getElementById("prefinery-standin-panel");
+    if (!el && document.body) {
+      el = document.createElement("pre");
+      el.id = "prefinery-standin-panel";
+      el.className = "prefinery-standin";
+      document.body.appendChild(el);
+    }
+    return el;
+  }
+  function show() {
+    var el = panel();
+    if (!el) return;
+    el.textContent = "Prefinery stand-in: " + (calls.length
+      ? calls.map(function (c) { return "prefinery(" + c.map(describe).join(", ") + ")"; }).join("\n")
+      : "(no calls yet)");
+  }
+  function referralPage(params) {
+    var target = params && params.dom_id && document.getElementById(params.dom_id);
+    if (!target) return;
+    var page = document.createElement("div");
+    page.className = "prefinery-standin-referral-page";
+    page.setAttribute("data-email", params.email || "");
+    page.textContent = "Referral page for " + (params.email || params.referral_code || params.id || "?") + " (offline stand-in)";
+    target.replaceChildren(page);
+  }
+  function report(list) {
+    var data = list.filter(function (a) { return typeof a !== "function"; });
+    try {
+      fetch(base + "calls", { method: "POST", keepalive: true, headers: { "Content-Type": "application/json" }, body: JSON.stringify(data) });
+    } catch (e) { /* recording is best effort */ }
+  }
+  function record(args) {
+    var list = Array.prototype.slice.call(args);
+    calls.push(list);
+    if (list[0] === "embedReferralPage") referralPage(list[1]);
+    report(list);
+    show();
+    for (var i = 0; i < list.length; i++) {
+      if (typeof list[i] === "function") {
+        setTimeout(list[i], 0, { stand_in: true });
+        break;
+      }
+    }
+  }
+  var queued = (window.prefinery && window.prefinery.q) || [];
+  window.prefinery = function () { record(arguments); };
+  function start() {
+    for (var i = 0; i < queued.length; i++) record(queued[i]);
+    show();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
