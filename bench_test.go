@@ -28,7 +28,7 @@ func naiveSign(secret, identifier string) string {
 }
 
 func BenchmarkSign(b *testing.B) {
-	kit, err := New(Config{Secret: mustSecret(vendorSecretText), Sessions: scs.New()})
+	kit, err := New(Config{EndpointOnly: true, Secret: mustSecret(vendorSecretText), Sessions: scs.New()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -140,14 +140,14 @@ func (d *discardWriter) WriteHeader(int)             {}
 
 func BenchmarkMiddleware(b *testing.B) {
 	sm := scs.New()
-	kit, err := New(Config{Secret: mustSecret(vendorSecretText), Sessions: sm})
+	kit, err := New(Config{EndpointOnly: true, Secret: mustSecret(vendorSecretText), Sessions: sm})
 	if err != nil {
 		b.Fatal(err)
 	}
 	// The same kit reading its user from the app's own auth (Config.User)
 	// instead of scs, which isolates the kit's cost from scs's Get.
 	type authUser struct{}
-	userKit, err := New(Config{Secret: mustSecret(vendorSecretText), User: func(r *http.Request) (string, bool) {
+	userKit, err := New(Config{EndpointOnly: true, Secret: mustSecret(vendorSecretText), User: func(r *http.Request) (string, bool) {
 		u, ok := r.Context().Value(authUser{}).(string)
 		return u, ok
 	}})
@@ -224,7 +224,7 @@ func BenchmarkEmbed(b *testing.B) {
 
 func BenchmarkIdentityHandler(b *testing.B) {
 	sm := scs.New()
-	kit, err := New(Config{Secret: mustSecret(vendorSecretText), Sessions: sm})
+	kit, err := New(Config{EndpointOnly: true, Secret: mustSecret(vendorSecretText), Sessions: sm})
 	if err != nil {
 		b.Fatal(err)
 	}

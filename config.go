@@ -47,6 +47,11 @@ type Config struct {
 	// Default is "" (no loader: the embed helpers return an error).
 	ProjectKey string
 
+	// EndpointOnly says the app renders none of the kit's snippets (it uses
+	// the identity endpoint, Kit.Sign, or pastes Prefinery's own snippet), so
+	// New asks for no ProjectKey or WidgetURL. Default is false.
+	EndpointOnly bool
+
 	// WidgetURL overrides the loader's address: an absolute http(s) URL or a
 	// path on the app's origin (an offline stand-in). Default is Prefinery's
 	// URL for ProjectKey.
@@ -144,8 +149,13 @@ func (c *Config) validate() error {
 			return invalid("WidgetSources", "%v", err)
 		}
 	}
-	if c.AutoInsert && c.ProjectKey == "" && c.WidgetURL == "" {
-		return invalid("AutoInsert", "needs ProjectKey (or WidgetURL) to know which loader to insert")
+	if c.ProjectKey == "" && c.WidgetURL == "" {
+		switch {
+		case c.AutoInsert:
+			return invalid("AutoInsert", "needs ProjectKey (or WidgetURL) to know which loader to insert")
+		case !c.EndpointOnly:
+			return invalid("ProjectKey", "the embed snippet needs it: the KEY in Prefinery's https://widget.prefinery.com/widget/v2/KEY.js (or WidgetURL for an offline stand-in); set EndpointOnly if the app renders no snippet")
+		}
 	}
 	if c.CacheControl != "" {
 		if err := checkCacheControl(c.CacheControl); err != nil {

@@ -17,17 +17,18 @@ func TestNewValidatesConfig(t *testing.T) {
 		cfg  Config
 		want string // substring of the error; "" means valid
 	}{
-		{"minimal sessions", Config{Secret: testSecret, Sessions: sm}, ""},
-		{"minimal user func", Config{Secret: testSecret, User: user}, ""},
-		{"app's own session key", Config{Secret: testSecret, Sessions: sm, SessionKey: "userEmail"}, ""},
-		{"every kind", Config{Secret: testSecret, Sessions: sm, Kind: ReferralCode}, ""},
+		{"minimal sessions", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm}, ""},
+		{"minimal user func", Config{EndpointOnly: true, Secret: testSecret, User: user}, ""},
+		{"app's own session key", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, SessionKey: "userEmail"}, ""},
+		{"every kind", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, Kind: ReferralCode}, ""},
 		{"no secret", Config{Sessions: sm}, "Secret: prefinery: invalid secret: none given"},
-		{"no lookup", Config{Secret: testSecret}, "set Sessions"},
-		{"both lookups", Config{Secret: testSecret, Sessions: sm, User: user}, "not both"},
-		{"session key without sessions", Config{Secret: testSecret, User: user, SessionKey: "k"}, "SessionKey"},
-		{"unknown kind", Config{Secret: testSecret, Sessions: sm, Kind: "Email"}, "Kind"},
-		{"negative max", Config{Secret: testSecret, Sessions: sm, MaxIdentifierLength: -1}, "MaxIdentifierLength"},
-		{"huge max", Config{Secret: testSecret, Sessions: sm, MaxIdentifierLength: 1 << 20}, "MaxIdentifierLength"},
+		{"no loader", Config{Secret: testSecret, Sessions: sm}, "ProjectKey: the embed snippet needs it"},
+		{"no lookup", Config{EndpointOnly: true, Secret: testSecret}, "set Sessions"},
+		{"both lookups", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, User: user}, "not both"},
+		{"session key without sessions", Config{EndpointOnly: true, Secret: testSecret, User: user, SessionKey: "k"}, "SessionKey"},
+		{"unknown kind", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, Kind: "Email"}, "Kind"},
+		{"negative max", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, MaxIdentifierLength: -1}, "MaxIdentifierLength"},
+		{"huge max", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, MaxIdentifierLength: 1 << 20}, "MaxIdentifierLength"},
 		{"project key with slash", Config{Secret: testSecret, Sessions: sm, ProjectKey: "ab/../cd"}, "ProjectKey"},
 		{"project key with quote", Config{Secret: testSecret, Sessions: sm, ProjectKey: `ab"cd`}, "ProjectKey"},
 		{"good project key", Config{Secret: testSecret, Sessions: sm, ProjectKey: "ab12cd34"}, ""},
@@ -35,16 +36,16 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"scheme-relative widget url", Config{Secret: testSecret, Sessions: sm, WidgetURL: "//evil.example/x.js"}, "WidgetURL"},
 		{"local widget url", Config{Secret: testSecret, Sessions: sm, WidgetURL: "/static/widget.js"}, ""},
 		{"https widget url", Config{Secret: testSecret, Sessions: sm, WidgetURL: "https://cdn.example/w.js"}, ""},
-		{"auto insert without loader", Config{Secret: testSecret, Sessions: sm, AutoInsert: true}, "AutoInsert"},
-		{"public cache control", Config{Secret: testSecret, Sessions: sm, CacheControl: "public, max-age=60"}, "CacheControl"},
-		{"no-store cache control", Config{Secret: testSecret, Sessions: sm, CacheControl: "no-store"}, ""},
-		{"stricter cache control", Config{Secret: testSecret, Sessions: sm, CacheControl: "no-store, no-cache, must-revalidate, private, max-age=0"}, ""},
-		{"private alone", Config{Secret: testSecret, Sessions: sm, CacheControl: "private"}, "must contain no-store"},
-		{"no-store with max-age", Config{Secret: testSecret, Sessions: sm, CacheControl: "no-store, max-age=600"}, `"max-age=600" would let a cache keep`},
-		{"no-store with s-maxage", Config{Secret: testSecret, Sessions: sm, CacheControl: "no-store, s-maxage=60"}, "s-maxage"},
-		{"qualified no-store", Config{Secret: testSecret, Sessions: sm, CacheControl: `no-store="Set-Cookie"`}, "would let a cache keep"},
-		{"no-store in a quoted string", Config{Secret: testSecret, Sessions: sm, CacheControl: `x="a, no-store, b"`}, "would let a cache keep"},
-		{"malformed cache control", Config{Secret: testSecret, Sessions: sm, CacheControl: `no-store, "x"`}, "unexpected"},
+		{"auto insert without loader", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, AutoInsert: true}, "AutoInsert"},
+		{"public cache control", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, CacheControl: "public, max-age=60"}, "CacheControl"},
+		{"no-store cache control", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, CacheControl: "no-store"}, ""},
+		{"stricter cache control", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, CacheControl: "no-store, no-cache, must-revalidate, private, max-age=0"}, ""},
+		{"private alone", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, CacheControl: "private"}, "must contain no-store"},
+		{"no-store with max-age", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, CacheControl: "no-store, max-age=600"}, `"max-age=600" would let a cache keep`},
+		{"no-store with s-maxage", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, CacheControl: "no-store, s-maxage=60"}, "s-maxage"},
+		{"qualified no-store", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, CacheControl: `no-store="Set-Cookie"`}, "would let a cache keep"},
+		{"no-store in a quoted string", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, CacheControl: `x="a, no-store, b"`}, "would let a cache keep"},
+		{"malformed cache control", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, CacheControl: `no-store, "x"`}, "unexpected"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,7 +75,7 @@ func TestNewDefaults(t *testing.T) {
 }
 
 func TestRotate(t *testing.T) {
-	kit, err := New(Config{Secret: testSecret, Sessions: scs.New()})
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: scs.New()})
 	require.NoError(t, err)
 	before := kit.Sign("a@b.c")
 	err = kit.Rotate(Secret{})

@@ -128,7 +128,7 @@ func TestWidgetSourcesValidated(t *testing.T) {
 		{"img-src": {"http://widget.prefinery.com"}},
 		{"script-src": {"https://widget.prefinery.com"}},
 	} {
-		_, err := New(Config{Secret: testSecret, User: userFromContext, WidgetSources: bad})
+		_, err := New(Config{EndpointOnly: true, Secret: testSecret, User: userFromContext, WidgetSources: bad})
 		assert.ErrorIs(t, err, ErrInvalidConfig, "%v", bad)
 	}
 	kit, err := New(Config{Secret: testSecret, User: userFromContext, ProjectKey: "ab12", WidgetSources: map[string][]string{"connect-src": {"https://api.prefinery.com", "'self'"}}})

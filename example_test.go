@@ -47,7 +47,7 @@ func ExampleNewSecret_invalid() {
 // Sign gives the signature for code outside a request, such as a mailer.
 func ExampleKit_Sign() {
 	secret, _ := prefinery.NewSecret("aBc123DeF456gHi789JkL012mNo345PqR678sTu901Vw")
-	kit, err := prefinery.New(prefinery.Config{Secret: secret, Sessions: scs.New()})
+	kit, err := prefinery.New(prefinery.Config{Secret: secret, Sessions: scs.New(), EndpointOnly: true})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -60,8 +60,9 @@ func ExampleKit_Sign() {
 func ExampleKit_Middleware() {
 	sessions := scs.New()
 	kit, err := prefinery.New(prefinery.Config{
-		Secret:   exampleSecret(),
-		Sessions: sessions,
+		Secret:     exampleSecret(),
+		Sessions:   sessions,
+		ProjectKey: "ab12cd34",
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -128,8 +129,9 @@ func ExampleKit_FuncMap() {
 // A single-page app fetches its identity from the endpoint.
 func ExampleKit_IdentityHandler() {
 	kit, err := prefinery.New(prefinery.Config{
-		Secret: exampleSecret(),
-		User:   func(*http.Request) (string, bool) { return "user@example.com", true },
+		Secret:       exampleSecret(),
+		User:         func(*http.Request) (string, bool) { return "user@example.com", true },
+		EndpointOnly: true, // a single-page app loads Prefinery's snippet itself
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -36,6 +36,7 @@ func (k *Kit) serveIdentity(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, r, http.StatusForbidden, "cross-site request refused")
 		return
 	}
+	k.checkWired(r)
 	id, ok, err := k.identity(r)
 	switch {
 	case errors.Is(err, ErrNoSession):

@@ -187,7 +187,7 @@ func reflectingCORS(next http.Handler) http.Handler {
 
 func TestIdentityEndpointStripsCORS(t *testing.T) {
 	sm := scs.New()
-	kit, err := New(Config{Secret: testSecret, Sessions: sm})
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: sm})
 	require.NoError(t, err)
 	srv := httptest.NewServer(alice.New(reflectingCORS, sm.LoadAndSave, kit.Middleware).Then(testMux(kit)))
 	defer srv.Close()
@@ -204,7 +204,7 @@ func TestIdentityEndpointStripsCORS(t *testing.T) {
 
 func TestIdentityEndpointWithoutMiddleware(t *testing.T) {
 	sm := scs.New()
-	kit, err := New(Config{Secret: testSecret, Sessions: sm})
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: sm})
 	require.NoError(t, err)
 	srv := httptest.NewServer(sm.LoadAndSave(testMux(kit))) // no kit.Middleware
 	defer srv.Close()
@@ -222,7 +222,7 @@ func TestIdentityEndpointWithoutMiddleware(t *testing.T) {
 
 func TestIdentityEndpointWithoutLoadAndSave(t *testing.T) {
 	logger, logs := testLogger()
-	kit, err := New(Config{Secret: testSecret, Sessions: scs.New(), ErrorLog: logger})
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: scs.New(), ErrorLog: logger})
 	require.NoError(t, err)
 	srv := httptest.NewServer(kit.IdentityHandler())
 	defer srv.Close()

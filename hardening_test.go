@@ -41,7 +41,7 @@ func TestNoNormalisation(t *testing.T) {
 // TestCrossOriginProtectionIsNotEnough documents why the endpoint checks Fetch
 // Metadata itself: Go's CrossOriginProtection lets every GET through.
 func TestCrossOriginProtectionIsNotEnough(t *testing.T) {
-	kit, err := New(Config{Secret: testSecret, User: func(*http.Request) (string, bool) { return "v@x.com", true }})
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(*http.Request) (string, bool) { return "v@x.com", true }})
 	require.NoError(t, err)
 	cop := http.NewCrossOriginProtection()
 	srv := httptest.NewServer(cop.Handler(kit.IdentityHandler()))

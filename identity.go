@@ -183,10 +183,24 @@ func (k *Kit) WithIdentity(ctx context.Context, id Identity) context.Context {
 // method, so printing the context shows its type, not the identifier.
 type plantedIdentity struct{ id Identity }
 
-// requestIdentity is k.Identity for a request that may be nil.
+// requestIdentity is k.Identity for a request that may be nil, used by the
+// template functions: a request that did not pass through the middleware is
+// logged once, since every page would look signed out.
 func (k *Kit) requestIdentity(r *http.Request) (Identity, bool) {
 	if r == nil {
 		return Identity{}, false
 	}
+	k.checkWired(r)
 	return k.Identity(r.Context())
+}
+
+// checkWired logs, once per Kit, a request that did not pass through
+// Kit.Middleware (nor carries an identity from WithIdentity).
+func (k *Kit) checkWired(r *http.Request) {
+	if r.Context().Value(identityKey{k}) != nil {
+		return
+	}
+	k.unwired.Do(func() {
+		k.log.Error("prefinery: a template function or the identity endpoint ran on a request that did not pass through kit.Middleware, so it looks signed out; wrap the routes: sessions.LoadAndSave(kit.Middleware(mux)), or alice.New(sessions.LoadAndSave, kit.Middleware)")
+	})
 }

@@ -39,6 +39,9 @@ type Kit struct {
 	misconfigured sync.Once // logs a missing LoadAndSave once, not per request
 	lateRead      sync.Once // logs an identity read after an unprotected header once
 	lateCSP       sync.Once // logs a CSP set after the kit's scripts were rendered once
+	unwired       sync.Once // logs a helper used without the middleware once
+	notString     sync.Once // logs a non-string session value once
+	noNonce       sync.Once // logs Config.Nonce giving nothing under a CSP once
 }
 
 // New validates cfg and returns a ready Kit. Every problem is reported here,

@@ -90,7 +90,7 @@ func TestMiddlewareSignsLazily(t *testing.T) {
 
 func TestMiddlewareUserFunc(t *testing.T) {
 	// The app's own auth: here a header set by a trusted front proxy in a test.
-	kit, err := New(Config{Secret: testSecret, User: func(r *http.Request) (string, bool) {
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(r *http.Request) (string, bool) {
 		u, ok := r.Context().Value(ctxUserKey{}).(string)
 		return u, ok
 	}})
@@ -124,7 +124,7 @@ func TestMiddlewareRefusesBadIdentifiers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			logger, logs := testLogger()
-			kit, err := New(Config{Secret: testSecret, User: func(*http.Request) (string, bool) { return tt.value, true }, ErrorLog: logger})
+			kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(*http.Request) (string, bool) { return tt.value, true }, ErrorLog: logger})
 			require.NoError(t, err)
 			called := false
 			h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -142,7 +142,7 @@ func TestMiddlewareRefusesBadIdentifiers(t *testing.T) {
 
 func TestMiddlewareWithoutLoadAndSave(t *testing.T) {
 	logger, logs := testLogger()
-	kit, err := New(Config{Secret: testSecret, Sessions: scs.New(), ErrorLog: logger})
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: scs.New(), ErrorLog: logger})
 	require.NoError(t, err)
 	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, ok := kit.requestIdentity(r)
@@ -177,7 +177,7 @@ func TestMiddlewareConcurrentUsers(t *testing.T) {
 }
 
 func TestMiddlewareIsAliceConstructor(t *testing.T) {
-	kit, err := New(Config{Secret: testSecret, Sessions: scs.New()})
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: scs.New()})
 	require.NoError(t, err)
 	var _ alice.Constructor = kit.Middleware
 }

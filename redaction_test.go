@@ -121,7 +121,7 @@ func TestSecretPrintsRedacted(t *testing.T) {
 	b, err := json.Marshal(struct{ S Secret }{testSecret})
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"S":"[redacted]"}`, string(b))
-	cfg := Config{Secret: testSecret, Sessions: scs.New(), SessionKey: "userEmail"}
+	cfg := Config{EndpointOnly: true, Secret: testSecret, Sessions: scs.New(), SessionKey: "userEmail"}
 	assert.Contains(t, fmt.Sprintf("%+v", cfg), "Secret:[redacted]")
 	assert.Contains(t, fmt.Sprintf("%+v", cfg), "SessionKey:userEmail", "settings other than the secret stay visible")
 }

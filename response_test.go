@@ -102,7 +102,7 @@ func kitOf(r *http.Request) *Kit {
 // userKit is a Kit whose signed-in user is user ("" for nobody).
 func userKit(t *testing.T, user string) *Kit {
 	t.Helper()
-	kit, err := New(Config{Secret: testSecret, User: func(*http.Request) (string, bool) { return user, user != "" }})
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(*http.Request) (string, bool) { return user, user != "" }})
 	require.NoError(t, err)
 	return kit
 }
@@ -130,7 +130,7 @@ func TestSignedResponseHeaderSliceIsFresh(t *testing.T) {
 // text/plain header first and reads the identity after gets a warning, once.
 func TestIdentityReadAfterUnprotectedHeaderIsLogged(t *testing.T) {
 	logger, logs := testLogger()
-	kit, err := New(Config{Secret: testSecret, User: func(*http.Request) (string, bool) { return "a@x.com", true }, ErrorLog: logger})
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(*http.Request) (string, bool) { return "a@x.com", true }, ErrorLog: logger})
 	require.NoError(t, err)
 	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -193,7 +193,7 @@ func TestConditionalRequestsNeverReplayASignedPage(t *testing.T) {
 // TestSignedResponseKeepsInterfaces: handlers behind the kit can still flush,
 // hijack (type assertion or ResponseController) and set deadlines.
 func TestSignedResponseKeepsInterfaces(t *testing.T) {
-	kit, err := New(Config{Secret: testSecret, User: func(*http.Request) (string, bool) { return "a@x.com", true }})
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(*http.Request) (string, bool) { return "a@x.com", true }})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/flush", func(w http.ResponseWriter, r *http.Request) {

@@ -36,10 +36,18 @@ var errNoSessionManager = fmt.Errorf("%w: Login and Logout need Config.Sessions;
 // sessionIdentifier reads the identifier under the Kit's session key. A
 // missing, empty or non-string value means nobody is signed in.
 func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
+	var raw any
 	err = withSession(func() error {
-		v, _ = k.sessions.Get(ctx, k.sessionKey).(string)
+		raw = k.sessions.Get(ctx, k.sessionKey)
 		return nil
 	})
+	v, ok := raw.(string)
+	if raw != nil && !ok {
+		k.notString.Do(func() {
+			k.log.Error(fmt.Sprintf("prefinery: the session key %q holds a %T, not the user's identifier as a string, so every user looks signed out to Prefinery; "+
+				"store the identifier with kit.Login (or under another SessionKey), or look the user up with Config.User", k.sessionKey, raw))
+		})
+	}
 	return v, err
 }
 

@@ -54,7 +54,7 @@ func TestSessionValuesThatMeanSignedOut(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sm := scs.New()
-			kit, err := New(Config{Secret: testSecret, Sessions: sm})
+			kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: sm})
 			require.NoError(t, err)
 			res := inSession(t, sm, nil, func(r *http.Request) {
 				sm.Put(r.Context(), "other", "kept")
@@ -75,7 +75,7 @@ func TestSessionValuesThatMeanSignedOut(t *testing.T) {
 
 func TestSessionAppOwnKey(t *testing.T) {
 	sm := scs.New()
-	kit, err := New(Config{Secret: testSecret, Sessions: sm, SessionKey: "userEmail"})
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, SessionKey: "userEmail"})
 	require.NoError(t, err)
 	res := inSession(t, sm, nil, func(r *http.Request) { sm.Put(r.Context(), "userEmail", "dora@example.com") })
 	inSession(t, sm, sessionCookie(t, res), func(r *http.Request) {
@@ -89,7 +89,7 @@ func TestSessionAppOwnKey(t *testing.T) {
 
 func TestLoginRenewsTokenAndStoresIdentifier(t *testing.T) {
 	sm := scs.New()
-	kit, err := New(Config{Secret: testSecret, Sessions: sm})
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: sm})
 	require.NoError(t, err)
 	// An attacker-planted session (fixation): it exists before login.
 	planted := sessionCookie(t, inSession(t, sm, nil, func(r *http.Request) { sm.Put(r.Context(), "x", 1) }))
@@ -115,7 +115,7 @@ func TestLoginRenewsTokenAndStoresIdentifier(t *testing.T) {
 
 func TestLoginErrors(t *testing.T) {
 	sm := scs.New()
-	kit, err := New(Config{Secret: testSecret, Sessions: sm})
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: sm})
 	require.NoError(t, err)
 
 	inSession(t, sm, nil, func(r *http.Request) {
@@ -129,7 +129,7 @@ func TestLoginErrors(t *testing.T) {
 	assert.ErrorIs(t, kit.Login(context.Background(), "a@b.c"), ErrNoSession, "outside LoadAndSave")
 	assert.ErrorIs(t, kit.Logout(context.Background()), ErrNoSession)
 
-	userKit, err := New(Config{Secret: testSecret, User: func(*http.Request) (string, bool) { return "", false }})
+	userKit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(*http.Request) (string, bool) { return "", false }})
 	require.NoError(t, err)
 	assert.ErrorIs(t, userKit.Login(context.Background(), "a@b.c"), ErrInvalidConfig)
 	assert.ErrorIs(t, userKit.Logout(context.Background()), ErrInvalidConfig)
@@ -168,7 +168,7 @@ func TestLoginStoreFailure(t *testing.T) {
 	store := &flakyStore{Store: memstore.New()}
 	sm := scs.New()
 	sm.Store = store
-	kit, err := New(Config{Secret: testSecret, Sessions: sm})
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: sm})
 	require.NoError(t, err)
 	cookie := sessionCookie(t, inSession(t, sm, nil, func(r *http.Request) { sm.Put(r.Context(), "x", 1) }))
 	ctx, err := sm.Load(context.Background(), cookie.Value)

@@ -182,6 +182,11 @@ func (k *Kit) validNonce(r *http.Request) string {
 	}
 	n := k.nonce(r)
 	if n == "" {
+		if s, ok := r.Context().Value(identityKey{k}).(*signedResponse); ok && hasCSP(s.Header()) {
+			k.noNonce.Do(func() {
+				k.log.Warn("prefinery: Config.Nonce gave no nonce for a page with a Content-Security-Policy: the kit's scripts carry none and may be blocked; return the page's nonce, or leave Config.Nonce nil and the kit adds its own to the policy")
+			})
+		}
 		return ""
 	}
 	if !isBase64Token(n) {

@@ -111,7 +111,7 @@ func TestSnippetHelpersSignedOut(t *testing.T) {
 }
 
 func TestEmbedWithoutLoader(t *testing.T) {
-	kit := newSnippetKit(t, func(c *Config) { c.ProjectKey = "" })
+	kit := newSnippetKit(t, func(c *Config) { c.ProjectKey, c.EndpointOnly = "", true })
 	_, err := kit.embed(httptest.NewRequest(http.MethodGet, "/", nil))
 	assert.ErrorIs(t, err, errNoLoader)
 	assert.ErrorContains(t, err, "Config.ProjectKey")

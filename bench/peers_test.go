@@ -84,7 +84,7 @@ func newPeerHandlers(b *testing.B, kit *prefinery.Kit) peerHandlers {
 // per-request value the middleware provides. Overhead = case − scs-only.
 func BenchmarkPeers(b *testing.B) {
 	sm := scs.New()
-	kit, err := prefinery.New(prefinery.Config{Secret: secret, Sessions: sm})
+	kit, err := prefinery.New(prefinery.Config{EndpointOnly: true, Secret: secret, Sessions: sm})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func BenchmarkPeers(b *testing.B) {
 // own cookie. Overhead = case − handler-only.
 func BenchmarkPeersAlone(b *testing.B) {
 	sm := scs.New()
-	kit, err := prefinery.New(prefinery.Config{Secret: secret, Sessions: sm})
+	kit, err := prefinery.New(prefinery.Config{EndpointOnly: true, Secret: secret, Sessions: sm})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -160,7 +160,7 @@ func loadKit(secretFile string, lookupEnv func(string) (string, bool), stderr io
 	if err != nil {
 		return nil, err
 	}
-	return prefinery.New(prefinery.Config{Secret: secret, User: nobodySignedIn})
+	return prefinery.New(prefinery.Config{EndpointOnly: true, Secret: secret, User: nobodySignedIn})
 }
 
 // nobodySignedIn is the Kit's user lookup: the command signs outside any request.
