@@ -31,10 +31,14 @@ func TestWiringMistakesExplainThemselves(t *testing.T) {
 			func(kit *Kit, sm *scs.SessionManager, h http.Handler) http.Handler { return sm.LoadAndSave(h) }, nil,
 			[]string{"did not pass through kit.Middleware", "sessions.LoadAndSave(kit.Middleware(mux))"}},
 		{"Middleware outside LoadAndSave", nil,
-			func(kit *Kit, sm *scs.SessionManager, h http.Handler) http.Handler { return kit.Middleware(sm.LoadAndSave(h)) }, nil,
+			func(kit *Kit, sm *scs.SessionManager, h http.Handler) http.Handler {
+				return kit.Middleware(sm.LoadAndSave(h))
+			}, nil,
 			[]string{"Put kit.Middleware inside sessions.LoadAndSave"}},
 		{"SessionKey holds the app's int user id", func(c *Config) { c.SessionKey = "authenticatedUserID" },
-			func(kit *Kit, sm *scs.SessionManager, h http.Handler) http.Handler { return sm.LoadAndSave(kit.Middleware(h)) },
+			func(kit *Kit, sm *scs.SessionManager, h http.Handler) http.Handler {
+				return sm.LoadAndSave(kit.Middleware(h))
+			},
 			func(sm *scs.SessionManager) http.Handler {
 				return sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { sm.Put(r.Context(), "authenticatedUserID", 42) }))
 			},
