@@ -17,7 +17,8 @@ import (
 type Config struct {
 	// Secret is the project's Identity Verification Secret (Prefinery:
 	// Settings > Project Settings), from SecretFromEnv, SecretFromFile or
-	// NewSecret. Required.
+	// NewSecret. Default is SecretFromEnv("PREFINERY_IDENTITY_SECRET"); New
+	// fails when that is not set either.
 	Secret Secret
 
 	// Sessions is the app's scs session manager, where the signed-in user's
@@ -109,6 +110,7 @@ type Config struct {
 // Defaults of Config's optional fields.
 const (
 	defaultSessionKey   = "prefinery.identifier"
+	defaultSecretEnv    = "PREFINERY_IDENTITY_SECRET"
 	defaultCacheControl = "no-store"
 	prefineryWidgetBase = "https://widget.prefinery.com/widget/v2/"
 )
@@ -120,7 +122,11 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: %s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
 	}
 	if c.Secret.isZero() {
-		return fmt.Errorf("%w: Secret: %w: none given; load it with SecretFromEnv or SecretFromFile", ErrInvalidConfig, ErrInvalidSecret)
+		secret, err := SecretFromEnv(defaultSecretEnv)
+		if err != nil {
+			return fmt.Errorf("%w: Secret: none given, and %w", ErrInvalidConfig, err)
+		}
+		c.Secret = secret
 	}
 	switch {
 	case c.Sessions != nil && c.User != nil:

@@ -21,7 +21,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"minimal user func", Config{EndpointOnly: true, Secret: testSecret, User: user}, ""},
 		{"app's own session key", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, SessionKey: "userEmail"}, ""},
 		{"every kind", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, Kind: ReferralCode}, ""},
-		{"no secret", Config{Sessions: sm}, "Secret: prefinery: invalid secret: none given"},
+		{"no secret", Config{Sessions: sm, EndpointOnly: true}, "Secret: none given, and prefinery: invalid secret: the environment variable PREFINERY_IDENTITY_SECRET is not set"},
 		{"no loader", Config{Secret: testSecret, Sessions: sm}, "ProjectKey: the embed snippet needs it"},
 		{"no lookup", Config{EndpointOnly: true, Secret: testSecret}, "set Sessions"},
 		{"both lookups", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, User: user}, "not both"},
@@ -116,4 +116,15 @@ func TestParseCacheControl(t *testing.T) {
 		_, err := parseCacheControl(bad)
 		assert.Error(t, err, "%q", bad)
 	}
+}
+
+func TestNewReadsTheSecretFromTheEnvironment(t *testing.T) {
+	t.Setenv("PREFINERY_IDENTITY_SECRET", testSecretText)
+	kit, err := New(Config{Sessions: scs.New(), EndpointOnly: true})
+	require.NoError(t, err)
+	assert.Equal(t, testSecret.sign("a@b.c"), kit.Sign("a@b.c"))
+	t.Setenv("PREFINERY_IDENTITY_SECRET", testSecretText+"\n")
+	_, err = New(Config{Sessions: scs.New(), EndpointOnly: true})
+	assert.ErrorIs(t, err, ErrInvalidSecret)
+	assert.ErrorContains(t, err, "line break")
 }

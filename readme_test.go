@@ -23,6 +23,7 @@ import (
 const readmeHarness = `package main
 
 import (
+	"context"
 	"html/template"
 	"io/fs"
 	"log"
@@ -35,6 +36,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 	"github.com/justinas/alice"
 	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/standin"
 )
 
 var (
@@ -45,6 +47,7 @@ var (
 	_ = redisstore.New
 	_ = redis.DialURL
 	_ = alice.New
+	_ = standin.New
 )
 
 var (
@@ -55,6 +58,14 @@ var (
 	templates fs.FS
 	kit       *prefinery.Kit
 	user      struct{ Email string }
+	devMode   bool
+	home      http.HandlerFunc
+	account   http.HandlerFunc
+
+	requireAuthentication func(http.Handler) http.Handler
+	users     interface {
+		EmailByID(ctx context.Context, id int) (string, error)
+	}
 )
 
 func main() {}
