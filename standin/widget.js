@@ -23,15 +23,21 @@
     }
     return el;
   }
+  var authenticated = null;
   function show() {
     var el = panel();
     if (!el) return;
     el.textContent = "Prefinery stand-in: " + (calls.length
       ? calls.map(function (c) { return "prefinery(" + c.map(describe).join(", ") + ")"; }).join("\n")
       : "(no calls yet)");
+    if (authenticated) {
+      var slot = document.createElement("div");
+      el.appendChild(slot);
+      referralPage(authenticated, slot);
+    }
   }
-  function referralPage(params) {
-    var target = params && params.dom_id && document.getElementById(params.dom_id);
+  function referralPage(params, target) {
+    target = target || (params && params.dom_id && document.getElementById(params.dom_id));
     if (!target) return;
     var page = document.createElement("div");
     page.className = "prefinery-standin-referral-page";
@@ -49,6 +55,9 @@
     var list = Array.prototype.slice.call(args);
     calls.push(list);
     if (list[0] === "embedReferralPage") referralPage(list[1]);
+    // The live widget shows an authenticated user their referral page; the
+    // stand-in shows a fake one in its panel.
+    if (list[0] === "authenticateUser") authenticated = list[1];
     report(list);
     show();
     for (var i = 0; i < list.length; i++) {

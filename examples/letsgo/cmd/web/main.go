@@ -1,0 +1,39 @@
+// Command web runs the example app, adopted:
+//
+//	cd examples/letsgo
+//	PREFINERY_IDENTITY_SECRET=… go run ./cmd/web -prefinery-key ab12cd34
+//
+// Sign in as alice@example.com (or Bob@Example.com) with password pa55word.
+package main
+
+import (
+	"flag"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prefinerykit/prefinery/examples/letsgo/app"
+	"github.com/prefinerykit/prefinery/examples/letsgo/models"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:4000", "HTTP network address")
+	key := flag.String("prefinery-key", os.Getenv("PREFINERY_PROJECT_KEY"), "Prefinery project key")
+	flag.Parse()
+	logger := slog.New(slog.NewTextHandler(os.Stdout, nil))
+	handler, err := app.New(app.Config{Users: models.NewUserModel(
+		models.User{Name: "Alice", Email: "alice@example.com"},
+		models.User{Name: "Bob", Email: "Bob@Example.com"},
+	), Logger: logger, PrefineryKey: *key})
+	if err != nil {
+		logger.Error(err.Error())
+		os.Exit(1)
+	}
+	srv := &http.Server{Addr: *addr, Handler: handler, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}
+	logger.Info("starting server", "addr", *addr)
+	if err := srv.ListenAndServe(); err != nil {
+		logger.Error(err.Error())
+		os.Exit(1)
+	}
+}
