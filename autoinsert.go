@@ -2,6 +2,7 @@ package prefinery
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"mime"
 	"net"
@@ -77,6 +78,7 @@ type insertWriter struct {
 	base       int
 	stubTail   []byte // the last bytes scanned, to find a stub split across writes
 	sawStub    bool   // the page already carries Prefinery's queue stub
+	sawMetaCSP bool   // the page sets a CSP in a <meta> tag, which the kit cannot amend
 }
 
 func (iw *insertWriter) WriteHeader(code int) {
@@ -109,15 +111,21 @@ func (iw *insertWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// findStub looks for the queue stub in p, and across its boundary with the
-// bytes written before it.
+// metaCSP is how a page sets a policy in markup (compared in lower case).
+const metaCSP = `http-equiv="content-security-policy"`
+
+// findStub looks for the queue stub, and for a <meta> CSP, in p and across
+// its boundary with the bytes written before it.
 func (iw *insertWriter) findStub(p []byte) {
-	if iw.sawStub {
+	if iw.sawStub && iw.sawMetaCSP {
 		return
 	}
 	const overlap = len(stubJS) - 1
 	boundary := append(iw.stubTail, p[:min(len(p), overlap)]...)
-	iw.sawStub = containsStub(boundary) || containsStub(p)
+	iw.sawStub = iw.sawStub || containsStub(boundary) || containsStub(p)
+	if !iw.sawMetaCSP {
+		iw.sawMetaCSP = bytes.Contains(bytes.ToLower(boundary), []byte(metaCSP)) || bytes.Contains(bytes.ToLower(p), []byte(metaCSP))
+	}
 	iw.stubTail = append(iw.stubTail[:0], boundary[len(boundary)-min(len(boundary), overlap):]...)
 }
 
@@ -228,6 +236,11 @@ func (iw *insertWriter) finish() {
 		return
 	case passThrough:
 		return
+	}
+	if iw.sawMetaCSP && iw.kit.nonce == nil {
+		iw.kit.metaCSP.Do(func() {
+			iw.kit.log.Warn(`prefinery: a page sets its Content-Security-Policy in a <meta http-equiv="Content-Security-Policy"> tag, which the kit cannot add its nonce to; send the policy as a header instead`)
+		})
 	}
 	page, inserted := iw.held, false
 	if at := iw.scan.insertionPoint() - iw.base; at >= 0 && !iw.rendered.Load() && !iw.sawStub {

@@ -46,11 +46,12 @@
 // # Templates
 //
 // [Kit.FuncMap] adds prefineryEmbed (stub, loader and authenticateUser call),
-// prefineryLoader, prefineryAuthenticate, prefinerySignature,
-// prefineryIdentifier and prefineryNonce to an html/template; every <script>
-// carries the nonce from [Config.Nonce]. [Config.AutoInsert] inserts the
-// snippet into HTML responses instead. Handlers read the identity with
-// [Kit.Identity]; tests plant one with [Kit.WithIdentity].
+// the loader and authenticate parts on their own, and whole Web API calls
+// (prefineryEmbedReferralPage, prefineryGetUser, prefineryAddUser, …) to an
+// html/template. [Config.AutoInsert] inserts the snippet into HTML responses
+// instead. Every script carries a nonce that the kit merges into the page's
+// own Content-Security-Policy (or [Config.Nonce]'s). Handlers read the
+// identity with [Kit.Identity]; tests plant one with [Kit.WithIdentity].
 //
 // # Single-page apps
 //

@@ -42,6 +42,7 @@ type Kit struct {
 	unwired       sync.Once // logs a helper used without the middleware once
 	notString     sync.Once // logs a non-string session value once
 	noNonce       sync.Once // logs Config.Nonce giving nothing under a CSP once
+	metaCSP       sync.Once // logs a CSP in a <meta> tag once
 }
 
 // New validates cfg and returns a ready Kit. Every problem is reported here,

@@ -96,3 +96,17 @@ func TestNewWithoutLoader(t *testing.T) {
 	body, _ := io.ReadAll(rec.Body)
 	assert.Contains(t, string(body), "server misconfigured", "the endpoint still explains a missing LoadAndSave")
 }
+
+// TestMetaCSPIsLogged: AutoInsert cannot amend a policy set in a <meta> tag,
+// and says so once.
+func TestMetaCSPIsLogged(t *testing.T) {
+	logger, logs := testLogger()
+	kit, err := New(Config{Secret: testSecret, User: userFromContext, ProjectKey: "ab12cd34", AutoInsert: true, ErrorLog: logger})
+	require.NoError(t, err)
+	page := `<html><head><META HTTP-EQUIV="Content-Security-Policy" content="script-src 'self'"></head><body></body></html>`
+	for range 3 {
+		res := serveAuto(t, kit, "GET", "", htmlHandler(200, page, "Content-Type", "text/html"))
+		assert.Contains(t, body(t, res), stubJS, "the snippet still goes in")
+	}
+	assert.Equal(t, 1, strings.Count(logs.String(), "<meta http-equiv"), logs.String())
+}
