@@ -2,18 +2,19 @@ package prefinery
 
 import (
 	"bufio"
-	"mime"
 	"net"
 	"net/http"
+	"strings"
 )
 
 // unsafeOnSignedResponses are the headers a response carrying a signature
 // must not have: validators (a later conditional request would get 304 and
 // replay the old body), CDN cache controls (a CDN that honours them ignores
 // Cache-Control) and CORS grants (another origin could read the signature).
+// The names are in canonical form, as http.Header keys them.
 var unsafeOnSignedResponses = []string{
-	"ETag", "Last-Modified",
-	"CDN-Cache-Control", "Cloudflare-CDN-Cache-Control", "Surrogate-Control",
+	"Etag", "Last-Modified",
+	"Cdn-Cache-Control", "Cloudflare-Cdn-Cache-Control", "Surrogate-Control",
 	"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers",
 }
 
@@ -46,7 +47,7 @@ func (s *signedResponse) writeHeaderCheck() {
 	h["Pragma"] = []string{"no-cache"}
 	h["Expires"] = []string{"0"}
 	for _, name := range unsafeOnSignedResponses {
-		h.Del(name)
+		delete(h, name)
 	}
 }
 
@@ -60,11 +61,9 @@ func hasCSP(h http.Header) bool {
 // page that renders the identity after its header went out: HTML, or not yet
 // known (net/http sniffs it from the body).
 func mayRenderIdentity(contentType string) bool {
-	if contentType == "" {
-		return true
-	}
-	mediaType, _, err := mime.ParseMediaType(contentType)
-	return err != nil || mediaType == "text/html" || mediaType == "application/xhtml+xml"
+	mediaType, _, _ := strings.Cut(contentType, ";")
+	mediaType = strings.TrimSpace(mediaType)
+	return mediaType == "" || strings.EqualFold(mediaType, "text/html") || strings.EqualFold(mediaType, "application/xhtml+xml")
 }
 
 func (s *signedResponse) WriteHeader(code int) {

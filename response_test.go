@@ -84,6 +84,7 @@ func TestSignedResponseHeaders(t *testing.T) {
 			assert.Equal(t, "no-cache", h.Get("Pragma"))
 			assert.Equal(t, "0", h.Get("Expires"))
 			for _, name := range unsafeOnSignedResponses {
+				assert.Equal(t, http.CanonicalHeaderKey(name), name, "canonical, as the kit deletes it")
 				assert.Empty(t, h.Values(name), name)
 			}
 		})
