@@ -240,3 +240,23 @@ func BenchmarkIdentityHandler(b *testing.B) {
 		h.ServeHTTP(w, req)
 	}
 }
+
+// BenchmarkCall is one compiled complete call (embedReferralPage) for a
+// signed-in user.
+func BenchmarkCall(b *testing.B) {
+	sm := scs.New()
+	kit, err := New(Config{Secret: mustSecret(vendorSecretText), Sessions: sm, ProjectKey: "ab12cd34"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var r *http.Request
+	kit.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, req *http.Request) { r = req })).
+		ServeHTTP(&discardWriter{h: http.Header{}}, sessionRequest(b, sm, benchEmail))
+	kit.requestIdentity(r) // sign once up front: this measures rendering
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := kit.embedReferralPage(r, "referrals"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

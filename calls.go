@@ -35,8 +35,8 @@ var jsPath = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]{0,63}(\.[A-Za-z_$][A-Z
 type callData struct {
 	Nonce    string
 	Name     string
-	Params   asciiJSON
-	Callback []string // the callback's path from window, or nil
+	Params   json.Marshaler // asciiJSON
+	Callback []string       // the callback's path from window, or nil
 }
 
 // asciiJSON is JSON whose every non-ASCII rune is written as \uXXXX.
@@ -100,26 +100,23 @@ func (k *Kit) renderCall(r *http.Request, name string, fields map[string]any, ca
 	if !webAPICalls[name] {
 		return "", fmt.Errorf("prefinery: %q is not a Web API call the kit renders (addUser, getUser, embedReferralPage, popupReferralPage, recordFormImpression, triggerRewards, getReferralCode, getReferrerCode)", name)
 	}
-	data := callData{Name: name}
+	var path []byte
 	if callback != "" {
 		if !jsPath.MatchString(callback) {
 			return "", fmt.Errorf("prefinery: %s: the callback must name a global function (onUser, or app.onUser), not %q", name, callback)
 		}
-		data.Callback = strings.Split(callback, ".")
+		path, _ = json.Marshal(strings.Split(callback, ".")) // identifiers: nothing to escape
 	}
 	params, err := k.callParams(r, fields, needIdentity)
 	if err != nil || params == nil {
 		return "", err
 	}
-	if data.Params, err = toASCIIJSON(params); err != nil {
+	encoded, err := toASCIIJSON(params)
+	if err != nil {
 		return "", err
 	}
-	data.Nonce = k.validNonce(r)
-	var b strings.Builder
-	if err := snippets.ExecuteTemplate(&b, "call", data); err != nil {
-		return "", fmt.Errorf("prefinery: rendering %s: %w", name, err)
-	}
-	return template.HTML(b.String()), nil
+	nonce := k.validNonce(r)
+	return k.calls[name][b2i(nonce != "")][b2i(path != nil)].render(nonce, encoded, path), nil
 }
 
 // embedReferralPage renders the call that shows the signed-in user's referral

@@ -27,7 +27,8 @@ type hole uint8
 const (
 	noHole hole = iota
 	nonceHole
-	identityHole
+	identityHole // the identity, or a call's parameters: JSON
+	callbackHole // a call's callback path: a JSON array of identifiers
 )
 
 // nonceSentinel survives attribute escaping unchanged and cannot occur in the
@@ -37,6 +38,13 @@ const nonceSentinel = "PrefineryNonceHole7d1e"
 // identitySentinelJSON is what identitySentinel marshals to; html/template
 // inserts JSON objects without padding, as it does a real Identity.
 const identitySentinelJSON = `{"prefineryIdentityHole":7}`
+
+// callbackSentinel is the callback path html/template renders as
+// ["PrefineryCallbackHole5c"]: identifiers need no escaping there.
+const (
+	callbackSentinel     = "PrefineryCallbackHole5c"
+	callbackSentinelJSON = `["` + callbackSentinel + `"]`
+)
 
 type identitySentinel struct{}
 
@@ -101,33 +109,39 @@ func b2i(b bool) int {
 
 // splitSkeleton cuts rendered HTML at the sentinels.
 func splitSkeleton(out string) skeleton {
+	sentinels := []struct {
+		text string
+		hole hole
+	}{{nonceSentinel, nonceHole}, {identitySentinelJSON, identityHole}, {callbackSentinelJSON, callbackHole}}
 	var s skeleton
 	for {
-		n := strings.Index(out, nonceSentinel)
-		i := strings.Index(out, identitySentinelJSON)
-		switch {
-		case n < 0 && i < 0:
+		at, which := -1, 0
+		for k, sen := range sentinels {
+			if i := strings.Index(out, sen.text); i >= 0 && (at < 0 || i < at) {
+				at, which = i, k
+			}
+		}
+		if at < 0 {
 			s.pieces = append(s.pieces, piece{text: out})
 			s.size += len(out)
 			return s
-		case i < 0 || (n >= 0 && n < i):
-			s.pieces = append(s.pieces, piece{text: out[:n], hole: nonceHole})
-			s.size += n
-			s.nonceHoles++
-			out = out[n+len(nonceSentinel):]
-		default:
-			s.pieces = append(s.pieces, piece{text: out[:i], hole: identityHole})
-			s.size += i
-			out = out[i+len(identitySentinelJSON):]
 		}
+		sen := sentinels[which]
+		s.pieces = append(s.pieces, piece{text: out[:at], hole: sen.hole})
+		s.size += at
+		if sen.hole == nonceHole {
+			s.nonceHoles++
+		}
+		out = out[at+len(sen.text):]
 	}
 }
 
-// render fills the skeleton's holes. nonce must be validated base64 and
-// identity the output of Identity.MarshalJSON.
-func (s *skeleton) render(nonce string, identity []byte) template.HTML {
+// render fills the skeleton's holes. nonce must be validated base64,
+// identity the output of Identity.MarshalJSON (or a call's ASCII JSON
+// parameters), and callback a JSON array of validated identifiers.
+func (s *skeleton) render(nonce string, identity, callback []byte) template.HTML {
 	var b strings.Builder
-	b.Grow(s.size + s.nonceHoles*len(nonce) + len(identity)) // a '+' in the nonce may still grow it
+	b.Grow(s.size + s.nonceHoles*len(nonce) + len(identity) + len(callback)) // a '+' in the nonce may still grow it
 	for _, p := range s.pieces {
 		b.WriteString(p.text)
 		switch p.hole {
@@ -135,9 +149,40 @@ func (s *skeleton) render(nonce string, identity []byte) template.HTML {
 			writeAttrBase64(&b, nonce)
 		case identityHole:
 			b.Write(identity)
+		case callbackHole:
+			b.Write(callback)
 		}
 	}
 	return template.HTML(b.String())
+}
+
+// callSkeletons are the compiled Web API calls: [has nonce][has callback].
+type callSkeletons map[string]*[2][2]skeleton
+
+// compileCalls renders the call template once per documented call and shape.
+func compileCalls() (callSkeletons, error) {
+	set := callSkeletons{}
+	for name := range webAPICalls {
+		var shapes [2][2]skeleton
+		for _, withNonce := range []bool{false, true} {
+			for _, withCallback := range []bool{false, true} {
+				data := callData{Name: name, Params: identitySentinel{}}
+				if withNonce {
+					data.Nonce = nonceSentinel
+				}
+				if withCallback {
+					data.Callback = []string{callbackSentinel}
+				}
+				var b strings.Builder
+				if err := snippets.ExecuteTemplate(&b, "call", data); err != nil {
+					return nil, fmt.Errorf("prefinery: compiling the %s call: %w", name, err)
+				}
+				shapes[b2i(withNonce)][b2i(withCallback)] = splitSkeleton(b.String())
+			}
+		}
+		set[name] = &shapes
+	}
+	return set, nil
 }
 
 // writeAttrBase64 writes a validated base64 token as html/template escapes it

@@ -58,3 +58,38 @@ func TestCompiledMatchesTemplate(t *testing.T) {
 		}
 	}
 }
+
+// TestCompiledCallsMatchTemplate: every compiled Web API call, with and
+// without a nonce and a callback, and hostile field values, is byte for byte
+// what executing the "call" template gives.
+func TestCompiledCallsMatchTemplate(t *testing.T) {
+	fields := []map[string]any{
+		nil,
+		{"first_name": `Zoë </script><!-- "'`, "n": 3, "nested": map[string]any{"a": []any{"\u2028", true}}},
+	}
+	for _, nonce := range []string{"", "a+b/c=", "abc-_XYZ"} {
+		kit := newSnippetKit(t, func(c *Config) { c.Nonce = func(*http.Request) string { return nonce } })
+		for name := range webAPICalls {
+			for _, callback := range []string{"", "onUser", "app.$cb_1"} {
+				for _, f := range fields {
+					renderFor(t, kit, "amy@example.com", func(r *http.Request) string {
+						got, err := kit.renderCall(r, name, f, callback, true)
+						require.NoError(t, err)
+						params, err := kit.callParams(r, f, true)
+						require.NoError(t, err)
+						encoded, err := toASCIIJSON(params)
+						require.NoError(t, err)
+						data := callData{Nonce: kit.validNonce(r), Name: name, Params: encoded}
+						if callback != "" {
+							data.Callback = strings.Split(callback, ".")
+						}
+						var want strings.Builder
+						require.NoError(t, snippets.ExecuteTemplate(&want, "call", data))
+						assert.Equal(t, want.String(), string(got), "%s, nonce %q, callback %q", name, nonce, callback)
+						return ""
+					})
+				}
+			}
+		}
+	}
+}

@@ -33,7 +33,8 @@ type Kit struct {
 	autoInsert        bool
 	skip              func(*http.Request) bool
 	log               *slog.Logger
-	skeletons         *skeletonSet // the snippets, compiled for this Kit's loader
+	skeletons         *skeletonSet  // the snippets, compiled for this Kit's loader
+	calls             callSkeletons // the Web API calls, compiled
 
 	onSign        func()    // test hook counting signatures; nil in production
 	misconfigured sync.Once // logs a missing LoadAndSave once, not per request
@@ -79,6 +80,9 @@ func New(cfg Config) (*Kit, error) {
 		return nil, err
 	}
 	k.skeletons = skeletons
+	if k.calls, err = compileCalls(); err != nil {
+		return nil, err
+	}
 	secret := cfg.Secret
 	k.secret.Store(&secret)
 	return k, nil

@@ -136,7 +136,7 @@ func (k *Kit) render(r *http.Request, t int) (template.HTML, error) {
 	}
 	nonce := k.validNonce(r)
 	skel := &k.skeletons[t][b2i(nonce != "")][b2i(identity != nil)]
-	return skel.render(nonce, identity), nil
+	return skel.render(nonce, identity, nil), nil
 }
 
 // fieldsOf builds a field map from name, value pairs.

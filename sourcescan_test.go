@@ -19,7 +19,7 @@ import (
 // htmlConversionAllowed lists the only functions allowed to convert a string
 // to template.HTML: they return the output of executing the kit's own
 // html/template (compiled.go), never user data.
-var htmlConversionAllowed = map[string]bool{"(*skeleton).render": true, "(*Kit).renderCall": true}
+var htmlConversionAllowed = map[string]bool{"(*skeleton).render": true}
 
 // macLike matches expressions that hold a MAC or signature.
 var macLike = regexp.MustCompile(`(?i)(sig|mac|sum|digest|hash)`)
