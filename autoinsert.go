@@ -254,3 +254,7 @@ func (iw *insertWriter) finish() {
 	iw.sendHeader(inserted)
 	_, _ = iw.ResponseWriter.Write(page)
 }
+
+// containsStub reports whether window holds the queue stub, for pages that
+// already carry Prefinery's snippet.
+func containsStub(window []byte) bool { return bytes.Contains(window, []byte(stubJS)) }

@@ -18,7 +18,7 @@ import (
 // says 'none' or to a policy that already lets inline scripts run (a nonce
 // there would switch 'unsafe-inline' off for the app's own scripts).
 
-// cspHeaders are the headers the kit amends.
+// cspHeaders are the headers the kit amends, in canonical form.
 var cspHeaders = []string{"Content-Security-Policy", "Content-Security-Policy-Report-Only"}
 
 // defaultWidgetSources are the hosts Prefinery's widget is expected to need
@@ -58,20 +58,47 @@ func loaderOrigin(loaderURL string) string {
 // amendCSP adds the kit's sources to every policy in h's CSP headers.
 func (k *Kit) amendCSP(h http.Header, nonce string) {
 	for _, name := range cspHeaders {
-		values := h.Values(name)
+		values := h[name]
 		if len(values) == 0 {
 			continue
 		}
 		amended := make([]string, len(values))
 		for i, v := range values {
-			policies := strings.Split(v, ",")
-			for j, p := range policies {
-				policies[j] = k.amendPolicy(p, nonce)
-			}
-			amended[i] = strings.Join(policies, ", ")
+			amended[i] = strings.ReplaceAll(k.amendedValue(v), noncePlaceholder, nonce)
 		}
-		h[http.CanonicalHeaderKey(name)] = amended
+		h[name] = amended
 	}
+}
+
+// noncePlaceholder stands for the page's nonce in a cached amended policy; a
+// header value cannot hold a NUL, so it never collides with the policy's text.
+const noncePlaceholder = "\x00nonce\x00"
+
+// maxCachedPolicies bounds the cache of amended policies: an app sends a few
+// distinct policies, unless it puts its own per-request nonce in them.
+const maxCachedPolicies = 64
+
+// amendedValue returns a CSP header value with the kit's sources added and
+// noncePlaceholder for the nonce, from a small cache: amending parses and
+// rebuilds the policy, which costs microseconds per page.
+func (k *Kit) amendedValue(value string) string {
+	k.cspMu.Lock()
+	amended, ok := k.cspCache[value]
+	k.cspMu.Unlock()
+	if ok {
+		return amended
+	}
+	policies := strings.Split(value, ",")
+	for j, p := range policies {
+		policies[j] = k.amendPolicy(p, noncePlaceholder)
+	}
+	amended = strings.Join(policies, ", ")
+	k.cspMu.Lock()
+	if len(k.cspCache) < maxCachedPolicies {
+		k.cspCache[value] = amended
+	}
+	k.cspMu.Unlock()
+	return amended
 }
 
 // cspDirective is one directive of a policy: its name and source list.

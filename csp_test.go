@@ -1,6 +1,7 @@
 package prefinery
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -135,4 +136,17 @@ func TestWidgetSourcesValidated(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "default-src 'self'; script-src 'self' 'nonce-N' https://widget.prefinery.com; connect-src 'self' https://api.prefinery.com",
 		kit.amendPolicy("default-src 'self'", "N"))
+}
+
+// TestCSPCacheIsBounded: an app that puts its own per-request nonce in its
+// policy gets every value amended, while the kit keeps at most a few.
+func TestCSPCacheIsBounded(t *testing.T) {
+	kit := newSnippetKit(t, nil)
+	for i := range 500 {
+		h := http.Header{}
+		h.Set("Content-Security-Policy", fmt.Sprintf("script-src 'nonce-app%d'", i))
+		kit.amendCSP(h, "KIT")
+		assert.Equal(t, fmt.Sprintf("script-src 'nonce-app%d' 'nonce-KIT' https://widget.prefinery.com", i), h.Get("Content-Security-Policy"))
+	}
+	assert.LessOrEqual(t, len(kit.cspCache), maxCachedPolicies)
 }

@@ -36,6 +36,9 @@ type Kit struct {
 	skeletons         *skeletonSet  // the snippets, compiled for this Kit's loader
 	calls             callSkeletons // the Web API calls, compiled
 
+	cspMu    sync.Mutex
+	cspCache map[string]string // amended CSP header values, by the app's value
+
 	onSign        func()    // test hook counting signatures; nil in production
 	misconfigured sync.Once // logs a missing LoadAndSave once, not per request
 	lateRead      sync.Once // logs an identity read after an unprotected header once
@@ -70,6 +73,7 @@ func New(cfg Config) (*Kit, error) {
 	if k.loaderURL == "" && cfg.ProjectKey != "" {
 		k.loaderURL = prefineryWidgetBase + cfg.ProjectKey + ".js"
 	}
+	k.cspCache = map[string]string{}
 	k.loaderOrigin = loaderOrigin(k.loaderURL)
 	k.widgetSources = cfg.WidgetSources
 	if k.widgetSources == nil {

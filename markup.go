@@ -1,7 +1,5 @@
 package prefinery
 
-import "bytes"
-
 // markupScanner follows an HTML page as it is written, a byte at a time and
 // each byte once, far enough to know where a </body> end tag stands in markup:
 // not inside a comment, a CDATA section, a tag's attribute, or the text of a
@@ -16,6 +14,7 @@ type markupScanner struct {
 	name      []byte // lowercased tag name so far (only the first few bytes matter)
 	endTag    bool   // the tag being scanned is an end tag
 	rawText   string // the raw-text element whose end tag ends stRawText
+	rawEnd    string // "</" + rawText
 	quote     byte   // the quote closing the attribute value being scanned
 	match     int    // bytes of the awaited sequence matched so far
 	dashes    int    // in a comment: dashes just seen
@@ -197,7 +196,7 @@ func (m *markupScanner) tagEnd(at int) {
 	case name == "plaintext":
 		m.plaintext = true
 	case rawTextElements[name]:
-		m.state, m.rawText, m.match = stRawText, name, 0
+		m.state, m.rawText, m.rawEnd, m.match = stRawText, name, "</"+name, 0
 	}
 }
 
@@ -268,7 +267,7 @@ func (m *markupScanner) rawTextByte(c byte, at int) {
 			m.escape = 0
 		}
 	}
-	want := "</" + m.rawText
+	want := m.rawEnd
 	switch {
 	case m.match < len(want) && lower(c) == want[m.match]:
 		m.match++
@@ -286,7 +285,3 @@ func (m *markupScanner) rawTextByte(c byte, at int) {
 		}
 	}
 }
-
-// containsStub reports whether window holds the queue stub, for pages that
-// already carry Prefinery's snippet.
-func containsStub(window []byte) bool { return bytes.Contains(window, []byte(stubJS)) }

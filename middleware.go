@@ -19,8 +19,9 @@ import (
 // [Kit.Login] and [Kit.Logout] change it for the rest of the request. A
 // response that carries the identity (or may: a page of a signed-in user) is
 // made no-store, without validators, CDN cache headers or CORS grants, when
-// its header is written, whatever the handler set. With Config.AutoInsert the
-// embed snippet is inserted into HTML pages.
+// its header is written, whatever the handler set; without Config.Nonce, a
+// page's Content-Security-Policy gets the nonce the kit put on its scripts.
+// With Config.AutoInsert the embed snippet is inserted into HTML pages.
 func (k *Kit) Middleware(next http.Handler) http.Handler {
 	if k.autoInsert {
 		next = k.insertSnippet(next)
