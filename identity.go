@@ -152,9 +152,10 @@ func (id Identity) LogValue() slog.Value {
 type identityKey struct{ kit *Kit }
 
 // Identity returns the signed-in user's identity that [Kit.Middleware] (or
-// [Kit.WithIdentity]) attached to ctx, signing it on first use, at most once
-// per request. ok is false when nobody is signed in or ctx did not pass
-// through this Kit's middleware. It never panics.
+// [Kit.WithIdentity]) attached to ctx, signing it on first use, once per
+// request (again after a Login in it). ok is false when nobody is signed in,
+// the session was logged out, or ctx did not pass through this Kit's
+// middleware. It never panics.
 func (k *Kit) Identity(ctx context.Context) (id Identity, ok bool) {
 	if ctx == nil {
 		return Identity{}, false
