@@ -63,6 +63,9 @@ var (
 	account   http.HandlerFunc
 
 	requireAuthentication func(http.Handler) http.Handler
+	queue                 interface {
+		Enqueue(ctx context.Context, body []byte) error
+	}
 	users     interface {
 		EmailByID(ctx context.Context, id int) (string, error)
 	}

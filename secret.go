@@ -136,20 +136,23 @@ func (s Secret) isZero() bool { return s.key == nil }
 func (s Secret) sign(message string) string {
 	var sum [sha256.Size]byte
 	var out [2 * sha256.Size]byte
-	s.mac(&sum, message)
+	s.mac(&sum, nil, message)
 	hex.Encode(out[:], sum[:])
 	return string(out[:])
 }
 
-// mac writes the HMAC-SHA256 of the concatenated parts under s into sum.
-func (s Secret) mac(sum *[sha256.Size]byte, parts ...string) {
+// mac writes the HMAC-SHA256 of the prefix strings followed by body under s
+// into sum. The strings are copied into the state's buffer (Write takes
+// bytes); body is hashed in place.
+func (s Secret) mac(sum *[sha256.Size]byte, body []byte, prefix ...string) {
 	m := s.key.macs.Get().(*macState)
 	m.h.Reset()
 	m.in = m.in[:0]
-	for _, p := range parts {
+	for _, p := range prefix {
 		m.in = append(m.in, p...)
 	}
 	m.h.Write(m.in)
+	m.h.Write(body)
 	copy(sum[:], m.h.Sum(m.sum[:0]))
 	if cap(m.in) <= 64<<10 { // do not keep a huge message's buffer alive
 		s.key.macs.Put(m)

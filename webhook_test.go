@@ -1,0 +1,290 @@
+package prefinery
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const webhookSecretText = "whsec-test-0123456789abcdefghij"
+
+var webhookSecret = mustSecret(webhookSecretText)
+
+// signDelivery signs body at t the way Prefinery documents it, with
+// crypto/hmac used the textbook way (independent of the kit's signing).
+func signDelivery(secret string, t int64, body string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(strconv.FormatInt(t, 10) + "." + body))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+func TestVerifyWebhookVendorFormat(t *testing.T) {
+	now := time.Unix(1612540400, 0)
+	body := `{"event":"tester_created"}`
+	header := "t=1612540400,v1=" + signDelivery(webhookSecretText, 1612540400, body)
+	require.NoError(t, VerifyWebhook(header, []byte(body), now, 5*time.Minute, webhookSecret))
+	// A rotation: either secret verifies; several v1 entries, any may match.
+	old := mustSecret("whsec-old-0123456789abcdefghij")
+	require.NoError(t, VerifyWebhook(header, []byte(body), now, 5*time.Minute, old, webhookSecret))
+	two := "t=1612540400,v1=" + strings.Repeat("0", 64) + ",v1=" + signDelivery(webhookSecretText, 1612540400, body)
+	require.NoError(t, VerifyWebhook(two, []byte(body), now, 5*time.Minute, webhookSecret))
+	assert.Equal(t, signDelivery(webhookSecretText, 1612540400, body), func() string {
+		var sum [32]byte
+		webhookSecret.mac(&sum, []byte(body), "1612540400", ".")
+		return hex.EncodeToString(sum[:])
+	}(), "the kit's HMAC equals the textbook one")
+}
+
+func TestVerifyWebhookRefuses(t *testing.T) {
+	const ts = 1700000000
+	now := time.Unix(ts, 0)
+	body := `{"event":"tester_applied","id":1}`
+	good := signDelivery(webhookSecretText, ts, body)
+	tests := []struct{ name, header, body, want string }{
+		{"missing t", "v1=" + good, body, "no timestamp"},
+		{"duplicate t", "t=" + strconv.Itoa(ts) + ",t=" + strconv.Itoa(ts) + ",v1=" + good, body, "more than one timestamp"},
+		{"v0 only (downgrade)", "t=" + strconv.Itoa(ts) + ",v0=" + good, body, "no v1 signature"},
+		{"v1 not hex", "t=" + strconv.Itoa(ts) + ",v1=" + strings.Repeat("z", 64), body, "64 lowercase hex"},
+		{"v1 short", "t=" + strconv.Itoa(ts) + ",v1=" + good[:63], body, "64 lowercase hex"},
+		{"v1 uppercase", "t=" + strconv.Itoa(ts) + ",v1=" + strings.ToUpper(good), body, "64 lowercase hex"},
+		{"huge header", "t=" + strconv.Itoa(ts) + ",v1=" + good + strings.Repeat(",x=y", 2000), body, "over"},
+		{"whitespace", "t=" + strconv.Itoa(ts) + ", v1=" + good, body, "no v1 signature"},
+		{"negative timestamp", "t=-" + strconv.Itoa(ts) + ",v1=" + good, body, "not unix seconds"},
+		{"overflowing timestamp", "t=99999999999999999999999,v1=" + good, body, "out of range"},
+		{"old timestamp", "t=" + strconv.Itoa(ts-301) + ",v1=" + signDelivery(webhookSecretText, ts-301, body), body, "over the tolerance"},
+		{"future timestamp", "t=" + strconv.Itoa(ts+301) + ",v1=" + signDelivery(webhookSecretText, ts+301, body), body, "over the tolerance"},
+		{"body changed by one byte", "t=" + strconv.Itoa(ts) + ",v1=" + good, body[:len(body)-2] + "2}", "no v1 signature matches"},
+		{"other secret", "t=" + strconv.Itoa(ts) + ",v1=" + signDelivery("whsec-other-0123456789abcdef", ts, body), body, "no v1 signature matches"},
+		{"empty", "", body, "without '='"},
+		{"empty timestamp", "t=,v1=" + good, body, "timestamp is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := VerifyWebhook(tt.header, []byte(tt.body), now, 5*time.Minute, webhookSecret)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrInvalidWebhook)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), webhookSecretText[:10])
+			assert.NotContains(t, err.Error(), "tester_applied", "the body is never in an error")
+		})
+	}
+	assert.ErrorIs(t, VerifyWebhook("t=1,v1="+good, nil, now, time.Minute), ErrInvalidWebhook, "no secrets")
+}
+
+// webhookServer runs a handler whose clock is now, over a real server.
+func webhookServer(t *testing.T, cfg WebhookConfig, now time.Time) (*httptest.Server, *syncBuffer) {
+	t.Helper()
+	logger, logs := testLogger()
+	cfg.ErrorLog = logger
+	if cfg.Secrets == nil {
+		cfg.Secrets = []Secret{webhookSecret}
+	}
+	h, err := NewWebhookHandler(cfg)
+	require.NoError(t, err)
+	h.(*webhookHandler).now = func() time.Time { return now }
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv, logs
+}
+
+// deliver POSTs body signed at ts and returns the status and response body.
+func deliver(t *testing.T, url string, ts int64, body, header string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	require.NoError(t, err)
+	if header == "" {
+		header = "t=" + strconv.FormatInt(ts, 10) + ",v1=" + signDelivery(webhookSecretText, ts, body)
+	}
+	req.Header.Set("X-Prefinery-Signature", header)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestWebhookHandlerAcknowledges(t *testing.T) {
+	const ts = 1700000000
+	now := time.Unix(ts, 0)
+	tests := []struct {
+		name   string
+		handle func(context.Context, []byte) error
+		want   int
+	}{
+		{"accepted", func(context.Context, []byte) error { return nil }, http.StatusOK},
+		{"database hiccup: retried", func(context.Context, []byte) error { return errors.New("db down") }, http.StatusTooManyRequests},
+		{"panic: retried", func(context.Context, []byte) error { panic("boom") }, http.StatusTooManyRequests},
+		{"too slow: retried", func(ctx context.Context, _ []byte) error { <-ctx.Done(); return nil }, http.StatusTooManyRequests},
+		{"explicit unsubscribe", func(context.Context, []byte) error { return fmt.Errorf("gone: %w", ErrUnsubscribe) }, http.StatusGone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, logs := webhookServer(t, WebhookConfig{Handle: tt.handle, Budget: 50 * time.Millisecond}, now)
+			status, body := deliver(t, srv.URL, ts, `{"event":"reward_earned"}`, "")
+			assert.Equal(t, tt.want, status, body)
+			assert.NotContains(t, logs.String(), "reward_earned", "the body is never logged")
+		})
+	}
+}
+
+func TestWebhookHandlerRefuses(t *testing.T) {
+	const ts = 1700000000
+	var calls atomic.Int64
+	srv, logs := webhookServer(t, WebhookConfig{MaxBody: 1024, Handle: func(context.Context, []byte) error { calls.Add(1); return nil }}, time.Unix(ts, 0))
+	status, body := deliver(t, srv.URL, ts, "{}", "t=1,v1="+strings.Repeat("a", 64))
+	assert.Equal(t, http.StatusUnauthorized, status)
+	assert.JSONEq(t, `{"error":"signature not verified"}`, body)
+	status, _ = deliver(t, srv.URL, ts, strings.Repeat("x", 2000), "")
+	assert.Equal(t, http.StatusBadRequest, status, "body over the limit")
+	status, _ = deliver(t, srv.URL, ts, "{}", "garbage")
+	assert.Equal(t, http.StatusUnauthorized, status)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("{}"))
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, res.StatusCode, "no signature header")
+	res, err = http.Get(srv.URL)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusMethodNotAllowed, res.StatusCode)
+	// A chunked body (no Content-Length) is read under the same limit.
+	pr, pw := io.Pipe()
+	go func() { _, _ = pw.Write([]byte(strings.Repeat("y", 4096))); pw.Close() }()
+	req, _ = http.NewRequest(http.MethodPost, srv.URL, pr)
+	req.Header.Set("X-Prefinery-Signature", "t=1700000000,v1="+strings.Repeat("a", 64))
+	res, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+	assert.Zero(t, calls.Load(), "nothing refused reaches the app")
+	assert.Contains(t, logs.String(), "webhook delivery refused")
+}
+
+// TestWebhookReplays: a replayed (or duplicated) accepted delivery is
+// answered 200 without calling the handler again; a failed one is retried.
+func TestWebhookReplays(t *testing.T) {
+	const ts = 1700000000
+	var calls atomic.Int64
+	fail := atomic.Bool{}
+	fail.Store(true)
+	srv, _ := webhookServer(t, WebhookConfig{Handle: func(context.Context, []byte) error {
+		calls.Add(1)
+		if fail.Load() {
+			return errors.New("not yet")
+		}
+		return nil
+	}}, time.Unix(ts, 0))
+	body := `{"event":"tester_updated"}`
+	status, _ := deliver(t, srv.URL, ts, body, "")
+	assert.Equal(t, http.StatusTooManyRequests, status)
+	fail.Store(false)
+	status, _ = deliver(t, srv.URL, ts, body, "")
+	assert.Equal(t, http.StatusOK, status, "the retry is processed")
+	status, resp := deliver(t, srv.URL, ts, body, "")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, resp, "already received")
+	assert.Equal(t, int64(2), calls.Load(), "the replay did not reach the handler")
+}
+
+// TestWebhookConcurrentDeliveries: 1,000 distinct deliveries at once, each
+// processed exactly once (use -race), and 1,000 copies of one delivery
+// processed once.
+func TestWebhookConcurrentDeliveries(t *testing.T) {
+	const ts = 1700000000
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv, _ := webhookServer(t, WebhookConfig{Handle: func(_ context.Context, body []byte) error {
+		mu.Lock()
+		seen[string(body)]++
+		mu.Unlock()
+		return nil
+	}}, time.Unix(ts, 0))
+	var wg sync.WaitGroup
+	for i := range 1000 {
+		wg.Go(func() {
+			status, _ := deliver(t, srv.URL, ts, `{"n":`+strconv.Itoa(i)+`}`, "")
+			assert.Equal(t, http.StatusOK, status)
+			status, _ = deliver(t, srv.URL, ts, `{"same":true}`, "")
+			assert.Equal(t, http.StatusOK, status)
+		})
+	}
+	wg.Wait()
+	assert.Len(t, seen, 1001)
+	for body, n := range seen {
+		assert.Equal(t, 1, n, body)
+	}
+}
+
+func TestNewWebhookHandlerValidates(t *testing.T) {
+	ok := func(context.Context, []byte) error { return nil }
+	for _, cfg := range []WebhookConfig{
+		{Secrets: []Secret{webhookSecret}},
+		{Secrets: []Secret{{}}, Handle: ok},
+		{Secrets: []Secret{webhookSecret}, Handle: ok, Budget: 15 * time.Second},
+		{Secrets: []Secret{webhookSecret}, Handle: ok, MaxBody: -1},
+		{Handle: ok}, // no secret, none in the environment
+	} {
+		_, err := NewWebhookHandler(cfg)
+		assert.ErrorIs(t, err, ErrInvalidConfig)
+	}
+}
+
+// FuzzVerifyWebhook: any header and body is refused or verified without
+// panicking, and only the genuine signature verifies.
+func FuzzVerifyWebhook(f *testing.F) {
+	f.Add("t=1612540400,v1=4c3cec7b", []byte("{}"))
+	f.Add("t=1,t=2,v0=00,v1=", []byte(""))
+	f.Add(",,,=,t==", []byte("x"))
+	now := time.Unix(1700000000, 0)
+	f.Fuzz(func(t *testing.T, header string, body []byte) {
+		if VerifyWebhook(header, body, now, time.Hour, webhookSecret) == nil {
+			t.Fatalf("verified a forged header %q", header)
+		}
+		genuine := "t=1700000000,v1=" + signDelivery(webhookSecretText, 1700000000, string(body))
+		if err := VerifyWebhook(genuine, body, now, time.Hour, webhookSecret); err != nil {
+			t.Fatalf("genuine delivery refused: %v", err)
+		}
+	})
+}
+
+// BenchmarkWebhook verifies a 2 KiB delivery, beside one HMAC-SHA256 over the
+// same bytes.
+func BenchmarkWebhook(b *testing.B) {
+	body := []byte(strings.Repeat("x", 2048))
+	header := "t=1700000000,v1=" + signDelivery(webhookSecretText, 1700000000, string(body))
+	now := time.Unix(1700000000, 0)
+	b.Run("hmac-floor", func(b *testing.B) {
+		mac := hmac.New(sha256.New, []byte(webhookSecretText))
+		msg := append([]byte("1700000000."), body...)
+		var sum [32]byte
+		b.ReportAllocs()
+		for b.Loop() {
+			mac.Reset()
+			mac.Write(msg)
+			mac.Sum(sum[:0])
+		}
+	})
+	b.Run("VerifyWebhook", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := VerifyWebhook(header, body, now, time.Minute, webhookSecret); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
