@@ -56,8 +56,8 @@ func VerifyWebhook(header string, body []byte, now time.Time, tolerance time.Dur
 	return err
 }
 
-// maxWebhookSignatures bounds the v1 entries one header may carry.
-const maxWebhookSignatures = 8
+// maxV1Entries bounds the v1 entries one header may carry.
+const maxV1Entries = 8
 
 // verifyWebhook is VerifyWebhook, also returning the signature that matched.
 func verifyWebhook(header string, body []byte, now time.Time, tolerance time.Duration, secrets []Secret) (matched [sha256.Size]byte, err error) {
@@ -71,7 +71,7 @@ func verifyWebhook(header string, body []byte, now time.Time, tolerance time.Dur
 		return matched, invalid("the signature header is %d bytes, over %d", len(header), maxWebhookHeader)
 	}
 	var timestamp string
-	var signatures [maxWebhookSignatures][sha256.Size]byte
+	var signatures [maxV1Entries][sha256.Size]byte
 	n := 0
 	for entry := range strings.SplitSeq(header, ",") {
 		scheme, value, ok := strings.Cut(entry, "=")
@@ -91,8 +91,8 @@ func verifyWebhook(header string, body []byte, now time.Time, tolerance time.Dur
 			if len(value) != 2*sha256.Size || !isSignature(value) {
 				return matched, invalid("a v1 signature is not 64 lowercase hex characters")
 			}
-			if n == maxWebhookSignatures {
-				return matched, invalid("the signature header has more than %d v1 signatures", maxWebhookSignatures)
+			if n >= maxV1Entries {
+				return matched, invalid("the signature header has more than %d v1 signatures", maxV1Entries)
 			}
 			_, _ = hex.Decode(signatures[n][:], []byte(value))
 			n++
