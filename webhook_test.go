@@ -5,11 +5,13 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -287,4 +289,32 @@ func BenchmarkWebhook(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestWebhookVectors checks verification against webhook signatures computed
+// in Node, Python, Ruby and PHP (testdata/vectors/generate.sh).
+func TestWebhookVectors(t *testing.T) {
+	raw, err := os.ReadFile("testdata/vectors/webhook-inputs.json")
+	require.NoError(t, err)
+	var inputs struct {
+		Secrets    []string `json:"secrets"`
+		Timestamps []string `json:"timestamps"`
+		Bodies     []string `json:"bodies"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &inputs))
+	expected, err := os.ReadFile("testdata/vectors/webhook-expected.tsv")
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(expected)), "\n")
+	require.Len(t, lines, len(inputs.Secrets)*len(inputs.Timestamps)*len(inputs.Bodies))
+	for _, line := range lines {
+		f := strings.Split(line, "\t")
+		require.Len(t, f, 4)
+		s, _ := strconv.Atoi(f[0])
+		ti, _ := strconv.Atoi(f[1])
+		b, _ := strconv.Atoi(f[2])
+		ts, err := strconv.ParseInt(inputs.Timestamps[ti], 10, 64)
+		require.NoError(t, err)
+		header := "t=" + inputs.Timestamps[ti] + ",v1=" + f[3]
+		assert.NoError(t, VerifyWebhook(header, []byte(inputs.Bodies[b]), time.Unix(ts, 0), time.Minute, mustSecret(inputs.Secrets[s])), line)
+	}
 }

@@ -1,25 +1,33 @@
 #!/usr/bin/env bash
 # Computes the signature vectors with the vendor's own formulas and checks that
-# every available language agrees.
-#   generate.sh          writes expected.tsv (needs node and python3)
-#   generate.sh --check  fails unless every available language reproduces expected.tsv
-# Ruby and PHP are used when installed. The Go test TestSignVectors checks Sign
-# against expected.tsv, so Go is compared with all of them.
+# every available language agrees: identity signatures (sign.*, inputs.json,
+# expected.tsv) and webhook signatures (webhook.*, webhook-inputs.json,
+# webhook-expected.tsv).
+#   generate.sh          writes the expected files (needs node and python3)
+#   generate.sh --check  fails unless every available language reproduces them
+# Ruby and PHP are used when installed. The Go tests TestSignVectors and
+# TestWebhookVectors check the kit against the expected files, so Go is
+# compared with all of them.
 set -euo pipefail
 cd "$(dirname "$0")"
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
-ran=()
-node sign.js inputs.json >"$out/node.tsv"; ran+=(node)
-python3 sign.py inputs.json >"$out/python.tsv"; ran+=(python)
-if command -v ruby >/dev/null; then ruby sign.rb inputs.json >"$out/ruby.tsv"; ran+=(ruby); fi
-if command -v php >/dev/null; then php sign.php inputs.json >"$out/php.tsv"; ran+=(php); fi
-for lang in "${ran[@]}"; do
-  cmp -s "$out/node.tsv" "$out/$lang.tsv" || { echo "vectors: $lang disagrees with node" >&2; diff "$out/node.tsv" "$out/$lang.tsv" >&2; exit 1; }
-done
-if [[ "${1:-}" == "--check" ]]; then
-  cmp -s "$out/node.tsv" expected.tsv || { echo "vectors: expected.tsv differs from the vendor formulas" >&2; diff expected.tsv "$out/node.tsv" >&2; exit 1; }
-  echo "vectors: ${ran[*]} agree with expected.tsv ($(wc -l <expected.tsv) signatures)"
-else
-  cp "$out/node.tsv" expected.tsv
-  echo "vectors: wrote expected.tsv from ${ran[*]}"
-fi
+run_set() { # script prefix, inputs, expected file
+  local prefix=$1 inputs=$2 expected=$3 ran=()
+  node "$prefix.js" "$inputs" >"$out/node.tsv"; ran+=(node)
+  python3 "$prefix.py" "$inputs" >"$out/python.tsv"; ran+=(python)
+  if command -v ruby >/dev/null; then ruby "$prefix.rb" "$inputs" >"$out/ruby.tsv"; ran+=(ruby); fi
+  if command -v php >/dev/null; then php "$prefix.php" "$inputs" >"$out/php.tsv"; ran+=(php); fi
+  for lang in "${ran[@]}"; do
+    cmp -s "$out/node.tsv" "$out/$lang.tsv" || { echo "vectors: $prefix: $lang disagrees with node" >&2; diff "$out/node.tsv" "$out/$lang.tsv" >&2; exit 1; }
+  done
+  if [[ "$check" == 1 ]]; then
+    cmp -s "$out/node.tsv" "$expected" || { echo "vectors: $expected differs from the formulas" >&2; diff "$expected" "$out/node.tsv" >&2; exit 1; }
+    echo "vectors: ${ran[*]} agree with $expected ($(wc -l <"$expected") signatures)"
+  else
+    cp "$out/node.tsv" "$expected"
+    echo "vectors: wrote $expected from ${ran[*]}"
+  fi
+}
+check=0; [[ "${1:-}" == "--check" ]] && check=1
+run_set sign inputs.json expected.tsv
+run_set webhook webhook-inputs.json webhook-expected.tsv
