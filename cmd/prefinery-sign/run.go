@@ -28,6 +28,7 @@ const usage = `Usage:
   prefinery-sign [-kind KIND] [-json] [-secret-file PATH] IDENTIFIER...
   prefinery-sign [-kind KIND] [-json] [-secret-file PATH] [-] < identifiers.txt
   prefinery-sign [-secret-file PATH] -verify SIGNATURE IDENTIFIER
+  prefinery-sign webhook [-t UNIX] [-secret-file PATH] [-post URL] PAYLOAD   (prefinery-sign webhook -h)
 
 Computes Prefinery Identity Verification signatures (lowercase hex
 HMAC-SHA256 of the identifier under the project's secret), with the code the
@@ -57,6 +58,9 @@ Exit codes: 0 ok, 1 mismatch (-verify), 2 usage or configuration error.
 
 // run is the whole command, testable in-process.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	if len(args) > 0 && args[0] == "webhook" {
+		return runWebhook(args[1:], stdin, stdout, stderr, lookupEnv)
+	}
 	fs := flag.NewFlagSet("prefinery-sign", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	kindName := fs.String("kind", string(prefinery.Email), "identifier kind: email, referral_code or id")

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/prefinerykit/prefinery"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,4 +158,60 @@ func TestBinary(t *testing.T) {
 	err = cmd.Run()
 	require.ErrorAs(t, err, &exitErr)
 	assert.Equal(t, 2, exitErr.ExitCode(), "a missing secret exits 2")
+}
+
+func TestRunWebhook(t *testing.T) {
+	const secret = "whsec-cli-0123456789abcdef"
+	dir := t.TempDir()
+	payload := filepath.Join(dir, "event.json")
+	require.NoError(t, os.WriteFile(payload, []byte(`{"event":"tester_created"}`), 0o600))
+	withWebhookSecret := env(map[string]string{webhookSecretEnv: secret})
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(`1612540400.{"event":"tester_created"}`))
+	want := "X-Prefinery-Signature: t=1612540400,v1=" + hex.EncodeToString(mac.Sum(nil)) + "\n"
+
+	var out, errOut strings.Builder
+	code := run([]string{"webhook", "-t", "1612540400", payload}, nil, &out, &errOut, withWebhookSecret)
+	assert.Equal(t, exitOK, code, errOut.String())
+	assert.Equal(t, want, out.String())
+
+	out.Reset()
+	code = run([]string{"webhook", "-t", "1612540400", "-"}, strings.NewReader(`{"event":"tester_created"}`), &out, &errOut, withWebhookSecret)
+	assert.Equal(t, exitOK, code)
+	assert.Equal(t, want, out.String(), "standard input")
+
+	// -post sends a delivery the kit's own handler accepts.
+	var got []byte
+	handler, err := prefinery.NewWebhookHandler(prefinery.WebhookConfig{
+		Secrets: []prefinery.Secret{mustSecret(t, secret)},
+		Handle:  func(_ context.Context, body []byte) error { got = body; return nil },
+	})
+	require.NoError(t, err)
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+	out.Reset()
+	code = run([]string{"webhook", "-post", srv.URL, payload}, nil, &out, &errOut, withWebhookSecret)
+	assert.Equal(t, exitOK, code, errOut.String())
+	assert.Contains(t, out.String(), "200 OK")
+	assert.Equal(t, `{"event":"tester_created"}`, string(got))
+
+	for _, bad := range [][]string{
+		{"webhook", "-post", "https://example.com/hook", payload},
+		{"webhook"},
+		{"webhook", filepath.Join(dir, "missing.json")},
+	} {
+		errOut.Reset()
+		assert.Equal(t, exitUsage, run(bad, nil, &out, &errOut, withWebhookSecret), "%v", bad)
+		assert.NotContains(t, errOut.String(), secret)
+	}
+	errOut.Reset()
+	assert.Equal(t, exitUsage, run([]string{"webhook", payload}, nil, &out, &errOut, env(nil)))
+	assert.Contains(t, errOut.String(), webhookSecretEnv)
+}
+
+func mustSecret(t *testing.T, s string) prefinery.Secret {
+	t.Helper()
+	secret, err := prefinery.NewSecret(s)
+	require.NoError(t, err)
+	return secret
 }
