@@ -6,7 +6,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"github.com/prefinerykit/prefinery"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prefinerykit/prefinery"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
