@@ -221,6 +221,20 @@ func TestBrowser(t *testing.T) {
 		assert.Contains(t, names(), "embedReferralPage")
 	})
 
+	t.Run("the stand-in's button sends a signed webhook the app verifies and shows", func(t *testing.T) {
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(h.srv.URL+"/webhooks"), chromedp.WaitVisible(chromedp.ID("prefinery-standin-send-webhook"))))
+		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("prefinery-standin-send-webhook"))))
+		answer, err := chromedp.Run(ctx, chromedp.Poll[string](`(t => t.startsWith("Webhook answered") && t)(document.getElementById("prefinery-standin-send-webhook").textContent)`,
+			chromedp.WithPollingTimeout(10*time.Second)))
+		require.NoError(t, err)
+		assert.Equal(t, "Webhook answered 200", answer)
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(h.srv.URL+"/webhooks")))
+		events, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("webhook-events")))
+		require.NoError(t, err)
+		assert.Contains(t, events, "tester_created")
+		assert.Empty(t, h.violations(ctx))
+	})
+
 	t.Run("strict CSP: the snippet runs, nothing violates", func(t *testing.T) {
 		res, err := http.Get(h.srv.URL + "/")
 		require.NoError(t, err)

@@ -13,12 +13,18 @@
 package standin
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Path is where the stand-in is usually mounted; WidgetURL is its loader.
@@ -45,6 +51,9 @@ type Call struct {
 type Widget struct {
 	mu    sync.Mutex
 	calls []Call
+
+	webhookPath   string // the app's webhook endpoint, on the same host
+	webhookSecret string // its signing secret (a development one)
 }
 
 // New returns a Widget with no calls recorded.
@@ -62,6 +71,12 @@ func (w *Widget) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		rw.Header().Set("Cache-Control", "no-cache")
 		_, _ = rw.Write(widgetJS)
+	case strings.HasSuffix(r.URL.Path, "/webhook"):
+		if r.Method != http.MethodPost {
+			jsonError(rw, http.StatusMethodNotAllowed, "use POST")
+			return
+		}
+		w.sendWebhook(rw, r)
 	case strings.HasSuffix(r.URL.Path, "/calls"):
 		if r.Method != http.MethodPost {
 			jsonError(rw, http.StatusMethodNotAllowed, "use POST")
@@ -85,6 +100,51 @@ func (w *Widget) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	default:
 		jsonError(rw, http.StatusNotFound, "not found")
 	}
+}
+
+// SendWebhooks adds a "Send a test webhook" button to the panel: it makes
+// the handler POST a sample event, signed with signingSecret as Prefinery
+// signs deliveries, to path on the app's own host (the app's webhook
+// endpoint). Use a development secret only.
+func (w *Widget) SendWebhooks(path, signingSecret string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.webhookPath, w.webhookSecret = path, signingSecret
+}
+
+// sendWebhook signs a sample event and delivers it to the app.
+func (w *Widget) sendWebhook(rw http.ResponseWriter, r *http.Request) {
+	w.mu.Lock()
+	path, secret := w.webhookPath, w.webhookSecret
+	w.mu.Unlock()
+	if path == "" {
+		jsonError(rw, http.StatusNotFound, "no webhook endpoint configured (Widget.SendWebhooks)")
+		return
+	}
+	body := []byte(`{"event":"tester_created","data":{"id":` + strconv.FormatInt(time.Now().UnixNano()%1e9, 10) + `,"email":"stand-in@example.com"},"stand_in":true}`)
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts + "."))
+	mac.Write(body)
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, scheme+"://"+r.Host+path, bytes.NewReader(body))
+	if err != nil {
+		jsonError(rw, http.StatusBadRequest, "bad webhook path")
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Prefinery-Signature", "t="+ts+",v1="+hex.EncodeToString(mac.Sum(nil)))
+	res, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
+	if err != nil {
+		jsonError(rw, http.StatusBadGateway, "the app's webhook endpoint did not answer")
+		return
+	}
+	defer res.Body.Close()
+	rw.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_ = json.NewEncoder(rw).Encode(map[string]any{"status": res.StatusCode})
 }
 
 // Calls returns the calls reported so far, oldest first.

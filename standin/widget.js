@@ -30,6 +30,19 @@
     el.textContent = "Prefinery stand-in: " + (calls.length
       ? calls.map(function (c) { return "prefinery(" + c.map(describe).join(", ") + ")"; }).join("\n")
       : "(no calls yet)");
+    var send = document.createElement("button");
+    send.type = "button";
+    send.id = "prefinery-standin-send-webhook";
+    send.textContent = "Send a test webhook";
+    send.addEventListener("click", function () {
+      send.disabled = true;
+      fetch(base + "webhook", { method: "POST" })
+        .then(function (res) { return res.json(); })
+        .then(function (r) { send.textContent = "Webhook answered " + (r.status || r.error); })
+        .catch(function (e) { send.textContent = "Webhook failed: " + e; })
+        .then(function () { send.disabled = false; });
+    });
+    el.appendChild(send);
     if (authenticated) {
       var slot = document.createElement("div");
       el.appendChild(slot);

@@ -27,6 +27,10 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
+// DemoWebhookSecret is public and for the demo only: the stand-in signs its
+// test deliveries with it.
+const DemoWebhookSecret = "DEMO-ONLY-webhook-secret-prefinery-kit"
+
 // StandInPath is the loader of the offline stand-in for Prefinery's widget.
 const StandInPath = standin.WidgetURL
 
@@ -36,6 +40,11 @@ type Options struct {
 	ProjectKey string              // Prefinery project key; "" loads the offline stand-in
 	Sessions   *scs.SessionManager // session manager; nil means NewSessions(nil): memstore
 	Logger     *slog.Logger        // nil means slog.Default()
+
+	// WebhookSecret is the webhook signing secret; zero means the public
+	// DemoWebhookSecret, with which the stand-in's button can sign test
+	// deliveries.
+	WebhookSecret prefinery.Secret
 
 	// MaxIdentifierLength is passed to the kit (0: the kit's default, 320 bytes).
 	MaxIdentifierLength int
@@ -99,7 +108,22 @@ func New(opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &site{kit: kit, sessions: sessions, pages: pages, standIn: widget != nil, log: logger}
+	s := &site{kit: kit, sessions: sessions, pages: pages, standIn: widget != nil, log: logger, events: &eventLog{}}
+	webhookSecret := opts.WebhookSecret
+	if webhookSecret == (prefinery.Secret{}) {
+		if webhookSecret, err = prefinery.NewSecret(DemoWebhookSecret); err != nil {
+			return nil, err
+		}
+		if widget != nil {
+			widget.SendWebhooks("/webhooks/prefinery", DemoWebhookSecret)
+		}
+	}
+	webhooks, err := prefinery.NewWebhookHandler(prefinery.WebhookConfig{
+		Secrets: []prefinery.Secret{webhookSecret}, Handle: s.events.add, ErrorLog: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
 
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
@@ -113,6 +137,8 @@ func New(opts Options) (*App, error) {
 	mux.HandleFunc("POST /logout", s.logout)
 	mux.HandleFunc("GET /account", s.account)
 	mux.HandleFunc("GET /spa", s.spa)
+	mux.HandleFunc("GET /webhooks", s.webhooksPage)
+	mux.Handle("POST /webhooks/prefinery", webhooks)
 	mux.Handle("/prefinery/identity", kit.IdentityHandler())
 	if widget != nil {
 		mux.Handle(standin.Path, widget) // development only: the offline widget
@@ -147,6 +173,7 @@ type site struct {
 	pages    map[string]*template.Template
 	standIn  bool
 	log      *slog.Logger
+	events   *eventLog
 }
 
 // pageData is what every template receives.
@@ -158,6 +185,7 @@ type pageData struct {
 	Error    string
 	Email    string // the login form's last input
 	Embedded bool   // the layout renders the full embed snippet
+	Events   []string
 }
 
 // data is the page data common to every page. The signed-in user is the
@@ -225,6 +253,12 @@ func (s *site) account(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "account", d)
 }
 
+func (s *site) webhooksPage(w http.ResponseWriter, r *http.Request) {
+	d := s.data(r, "Webhooks")
+	d.Events = s.events.list()
+	s.render(w, http.StatusOK, "webhooks", d)
+}
+
 func (s *site) spa(w http.ResponseWriter, r *http.Request) {
 	d := s.data(r, "Single-page app")
 	d.Embedded = false // the page fetches /prefinery/identity itself
@@ -234,7 +268,7 @@ func (s *site) spa(w http.ResponseWriter, r *http.Request) {
 // parsePages parses the layout with each page's content template.
 func parsePages(kit *prefinery.Kit) (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"home", "login", "account", "spa"} {
+	for _, name := range []string{"home", "login", "account", "spa", "webhooks"} {
 		t, err := template.New(name).Funcs(kit.FuncMap()).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/standin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -129,4 +130,28 @@ func TestSPAPageAndStandIn(t *testing.T) {
 func TestNewNeedsSecret(t *testing.T) {
 	_, err := New(Options{})
 	assert.Error(t, err)
+}
+
+// TestWebhooks: a delivery signed with the demo's webhook secret is verified
+// and shown on the webhooks page; the stand-in's button sends one.
+func TestWebhooks(t *testing.T) {
+	_, srv, c := newServer(t)
+	res, body := get(t, c, srv.URL+"/webhooks")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, body, "No events yet")
+
+	res, err := c.Post(srv.URL+standin.Path+"webhook", "application/json", nil)
+	require.NoError(t, err)
+	answer, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.JSONEq(t, `{"status":200}`, string(answer), "the stand-in's delivery was accepted")
+
+	res, err = c.Post(srv.URL+"/webhooks/prefinery", "application/json", strings.NewReader(`{"forged":true}`))
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, res.StatusCode, "unsigned: refused")
+
+	_, body = get(t, c, srv.URL+"/webhooks")
+	assert.Contains(t, body, "tester_created")
+	assert.NotContains(t, body, "forged")
 }

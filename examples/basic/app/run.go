@@ -68,7 +68,13 @@ func Run(fs *flag.FlagSet, args []string, open func() (Sessions, error)) error {
 	if sessions.Close != nil {
 		defer sessions.Close()
 	}
-	demo, err := New(Options{Secret: secret, ProjectKey: *projectKey, Logger: logger, Sessions: sessions.Manager})
+	opts := Options{Secret: secret, ProjectKey: *projectKey, Logger: logger, Sessions: sessions.Manager}
+	if _, set := os.LookupEnv("PREFINERY_WEBHOOK_SECRET"); set {
+		if opts.WebhookSecret, err = prefinery.SecretFromEnv("PREFINERY_WEBHOOK_SECRET"); err != nil {
+			return err
+		}
+	}
+	demo, err := New(opts)
 	if err != nil {
 		return err
 	}
