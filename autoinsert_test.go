@@ -248,15 +248,7 @@ func BenchmarkAutoInsertManyFlushes(b *testing.B) {
 // over the connection (websocket upgrades).
 func TestAutoInsertKeepsHijacker(t *testing.T) {
 	kit := newSnippetKit(t, nil)
-	srv := httptest.NewServer(kit.Middleware(kit.insertSnippet(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, ok := w.(http.Hijacker)
-		require.True(t, ok, "http.Hijacker")
-		conn, buf, err := h.Hijack()
-		require.NoError(t, err)
-		defer conn.Close()
-		_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
-		_ = buf.Flush()
-	}))))
+	srv := httptest.NewServer(kit.Middleware(kit.insertSnippet(hijacker(t))))
 	defer srv.Close()
 	res, err := http.Get(srv.URL)
 	require.NoError(t, err)

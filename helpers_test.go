@@ -174,3 +174,17 @@ func (a *testApp) post(c *http.Client, path string) int {
 func contextWithUser(r *http.Request, identifier string) context.Context {
 	return context.WithValue(r.Context(), ctxUserKey{}, identifier)
 }
+
+// hijacker takes over the connection and answers "hijacked" itself, as a
+// websocket upgrade would: a wrapped writer must still let it.
+func hijacker(t *testing.T) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h, ok := w.(http.Hijacker)
+		require.True(t, ok, "http.Hijacker")
+		conn, buf, err := h.Hijack()
+		require.NoError(t, err)
+		defer conn.Close()
+		_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
+		_ = buf.Flush()
+	}
+}
