@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"crypto/hmac"
@@ -16,10 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestEcho(t *testing.T) {
-	secret, err := prefinery.NewSecret("echo-example-test-secret-0123456789")
+func TestGin(t *testing.T) {
+	secret, err := prefinery.NewSecret("gin-example-test-secret-0123456789")
 	require.NoError(t, err)
-	e, err := newServer(secret, "/static/widget.js")
+	e, err := New(secret, "/static/widget.js")
 	require.NoError(t, err)
 	srv := httptest.NewServer(e)
 	defer srv.Close()
@@ -34,17 +34,17 @@ func TestEcho(t *testing.T) {
 	}
 	res, body := get("/")
 	assert.NotContains(t, body, "authenticateUser")
-	res, err = c.PostForm(srv.URL+"/login", url.Values{"email": {"echo@example.com"}})
+	res, err = c.PostForm(srv.URL+"/login", url.Values{"email": {"gin@example.com"}})
 	require.NoError(t, err)
 	res.Body.Close()
-	mac := hmac.New(sha256.New, []byte("echo-example-test-secret-0123456789"))
-	mac.Write([]byte("echo@example.com"))
+	mac := hmac.New(sha256.New, []byte("gin-example-test-secret-0123456789"))
+	mac.Write([]byte("gin@example.com"))
 	sig := hex.EncodeToString(mac.Sum(nil))
 	res, body = get("/")
-	assert.Contains(t, body, `prefinery('authenticateUser', {"email":"echo@example.com","signature":"`+sig+`"})`)
-	assert.Equal(t, "no-store", res.Header.Get("Cache-Control"), "the kit's writer is Echo's response writer")
+	assert.Contains(t, body, `prefinery('authenticateUser', {"email":"gin@example.com","signature":"`+sig+`"})`)
+	assert.Equal(t, "no-store", res.Header.Get("Cache-Control"), "the kit's writer is gin's response writer")
 	_, body = get("/prefinery/identity")
-	assert.JSONEq(t, `{"email":"echo@example.com","signature":"`+sig+`"}`, body)
+	assert.JSONEq(t, `{"email":"gin@example.com","signature":"`+sig+`"}`, body)
 	res, err = c.PostForm(srv.URL+"/logout", nil)
 	require.NoError(t, err)
 	res.Body.Close()
