@@ -32,9 +32,9 @@ func TestGin(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		return res, string(b)
 	}
-	res, body := get("/")
+	_, body := get("/")
 	assert.NotContains(t, body, "authenticateUser")
-	res, err = c.PostForm(srv.URL+"/login", url.Values{"email": {"gin@example.com"}})
+	res, err := c.PostForm(srv.URL+"/login", url.Values{"email": {"gin@example.com"}})
 	require.NoError(t, err)
 	res.Body.Close()
 	mac := hmac.New(sha256.New, []byte("gin-example-test-secret-0123456789"))
