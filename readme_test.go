@@ -25,6 +25,7 @@ const readmeHarness = `package main
 import (
 	"context"
 	"html/template"
+	"io"
 	"io/fs"
 	"log"
 	"net/http"
@@ -33,7 +34,11 @@ import (
 
 	"github.com/alexedwards/scs/redisstore"
 	"github.com/alexedwards/scs/v2"
+	"github.com/gin-gonic/gin"
+	"github.com/go-chi/chi/v5"
 	"github.com/gomodule/redigo/redis"
+	gorillamux "github.com/gorilla/mux"
+	"github.com/labstack/echo/v4"
 	"github.com/justinas/alice"
 	"github.com/prefinerykit/prefinery"
 	"github.com/prefinerykit/prefinery/standin"
@@ -48,7 +53,21 @@ var (
 	_ = redis.DialURL
 	_ = alice.New
 	_ = standin.New
+	_ = chi.NewRouter
+	_ = gorillamux.NewRouter
+	_ = echo.New
+	_ = gin.New
 )
+
+// renderer is examples/echo's template renderer.
+type renderer struct{ t *template.Template }
+
+func (r renderer) Render(w io.Writer, name string, data any, _ echo.Context) error {
+	return r.t.ExecuteTemplate(w, name, data)
+}
+
+// fromNetHTTP stands for examples/gin's adapter.
+func fromNetHTTP(mw func(http.Handler) http.Handler) gin.HandlerFunc { return func(*gin.Context) {} }
 
 var (
 	mux       = http.NewServeMux()
@@ -115,7 +134,12 @@ func TestReadmeCodeCompiles(t *testing.T) {
 // declares as used) and leaves declarations at top level.
 func wrapBlock(t *testing.T, i int, block string) string {
 	t.Helper()
-	if strings.HasPrefix(strings.TrimSpace(block), "func ") {
+	code := strings.TrimSpace(block)
+	for strings.HasPrefix(code, "//") { // a leading comment line
+		_, code, _ = strings.Cut(code, "\n")
+		code = strings.TrimSpace(code)
+	}
+	if strings.HasPrefix(code, "func ") {
 		return block
 	}
 	fn := fmt.Sprintf("func block%d() {\n%s\n}\n", i, block)
