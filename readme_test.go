@@ -41,7 +41,9 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/justinas/alice"
 	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/prefinerytempl"
 	"github.com/prefinerykit/prefinery/standin"
+	"github.com/a-h/templ"
 )
 
 var (
@@ -57,6 +59,8 @@ var (
 	_ = gorillamux.NewRouter
 	_ = echo.New
 	_ = gin.New
+	_ = prefinerytempl.For
+	_ templ.Component
 )
 
 // renderer is examples/echo's template renderer.
@@ -112,7 +116,7 @@ func TestReadmeCodeCompiles(t *testing.T) {
 	// module lives in testdata/readme, pointed at this checkout.
 	gomod, err := os.ReadFile("testdata/readme/go.mod")
 	require.NoError(t, err)
-	mod := strings.Replace(string(gomod), "=> ../..", "=> "+root, 1)
+	mod := strings.ReplaceAll(string(gomod), "=> ../..", "=> "+root)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644))
 	sum, err := os.ReadFile("testdata/readme/go.sum")
 	require.NoError(t, err)

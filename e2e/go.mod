@@ -11,10 +11,12 @@ require (
 	github.com/prefinerykit/prefinery/examples/echo v0.0.0
 	github.com/prefinerykit/prefinery/examples/gin v0.0.0
 	github.com/prefinerykit/prefinery/examples/letsgo v0.0.0
+	github.com/prefinerykit/prefinery/examples/templ v0.0.0
 	github.com/stretchr/testify v1.12.1
 )
 
 require (
+	github.com/a-h/templ v0.3.1100 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
 	github.com/bytedance/sonic/loader v0.5.0 // indirect
@@ -36,10 +38,11 @@ require (
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/leodido/go-urn v1.4.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
-	github.com/mattn/go-isatty v0.0.22 // indirect
+	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
+	github.com/prefinerykit/prefinery/prefinerytempl v0.0.0 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
@@ -63,3 +66,7 @@ replace github.com/prefinerykit/prefinery/examples/letsgo => ../examples/letsgo
 replace github.com/prefinerykit/prefinery/examples/echo => ../examples/echo
 
 replace github.com/prefinerykit/prefinery/examples/gin => ../examples/gin
+
+replace github.com/prefinerykit/prefinery/examples/templ => ../examples/templ
+
+replace github.com/prefinerykit/prefinery/prefinerytempl => ../prefinerytempl

@@ -3,6 +3,7 @@ module readmecheck
 go 1.26.0
 
 require (
+	github.com/a-h/templ v0.3.1100
 	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/gin-gonic/gin v1.12.0
@@ -12,6 +13,7 @@ require (
 	github.com/justinas/alice v1.2.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/prefinerykit/prefinery v0.0.0
+	github.com/prefinerykit/prefinery/prefinerytempl v0.0.0
 )
 
 require (
@@ -31,7 +33,7 @@ require (
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/leodido/go-urn v1.4.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
-	github.com/mattn/go-isatty v0.0.22 // indirect
+	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
@@ -51,3 +53,5 @@ require (
 )
 
 replace github.com/prefinerykit/prefinery => ../..
+
+replace github.com/prefinerykit/prefinery/prefinerytempl => ../../prefinerytempl
