@@ -116,17 +116,11 @@ const (
 )
 
 // validate returns the first problem, naming the field; it wraps
-// ErrInvalidConfig and, for the secret, ErrInvalidSecret.
+// ErrInvalidConfig and, for the secret, ErrInvalidSecret. New has filled the
+// Secret's default by then.
 func (c *Config) validate() error {
 	invalid := func(field, format string, args ...any) error {
 		return fmt.Errorf("%w: %s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
-	}
-	if c.Secret.isZero() {
-		secret, err := SecretFromEnv(defaultSecretEnv)
-		if err != nil {
-			return fmt.Errorf("%w: Secret: none given, and %w", ErrInvalidConfig, err)
-		}
-		c.Secret = secret
 	}
 	switch {
 	case c.Sessions != nil && c.User != nil:

@@ -52,6 +52,13 @@ type Kit struct {
 // New validates cfg and returns a ready Kit. Every problem is reported here,
 // as an error wrapping [ErrInvalidConfig] that names the field.
 func New(cfg Config) (*Kit, error) {
+	if cfg.Secret.isZero() {
+		secret, err := SecretFromEnv(defaultSecretEnv)
+		if err != nil {
+			return nil, fmt.Errorf("%w: Secret: none given, and %w", ErrInvalidConfig, err)
+		}
+		cfg.Secret = secret
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}

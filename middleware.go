@@ -83,13 +83,14 @@ func (k *Kit) identity(r *http.Request) (Identity, bool, error) {
 		return id, true, nil
 	}
 	v, err := k.identifier(r)
-	if err != nil || v == "" || !k.validIdentifier(v) {
+	if err != nil || v == "" {
 		return Identity{}, false, err
 	}
-	if loggedOut, err := k.sessionLoggedOut(r.Context()); loggedOut || err != nil {
-		return Identity{}, false, err
-	}
-	return Identity{Kind: k.kind, Value: v, Signature: k.Sign(v)}, true, nil
+	// The same first read the middleware's state does: validate, check the
+	// logout marker, sign.
+	s := &signedResponse{Context: r.Context(), kit: k, identifier: v}
+	id, ok := s.identity()
+	return id, ok, s.lookupErr
 }
 
 // dropRevalidation removes If-None-Match and If-Modified-Since from a
@@ -185,16 +186,6 @@ func (s *signedResponse) identity() (Identity, bool) {
 	return Identity{Kind: s.kit.kind, Value: s.identifier, Signature: s.signature}, true
 }
 
-// cspNonce returns the page's nonce, making it on first use.
-func (s *signedResponse) cspNonce() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.nonce == "" {
-		s.nonce = newNonce()
-	}
-	return s.nonce
-}
-
 // renderNonce returns the nonce for a script the kit renders: the page's, if
 // it has one or its header (so far) carries a CSP; else "" and it notes that
 // a script went out without one.
@@ -209,13 +200,6 @@ func (s *signedResponse) renderNonce() string {
 		s.nonce = newNonce()
 	}
 	return s.nonce
-}
-
-// renderedWithoutNonce reports whether a kit script went out without a nonce.
-func (s *signedResponse) renderedWithoutNonce() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.renderedNoNonce
 }
 
 // err is why the identity could not be read, if a lookup failed.

@@ -28,18 +28,23 @@ func (s *signedResponse) writeHeaderCheck() {
 	s.wroteHeader = true
 	h := s.Header()
 	page := mayRenderIdentity(h.Get("Content-Type"))
-	if page && s.kit.nonce == nil && hasCSP(h) {
-		s.kit.amendCSP(h, s.cspNonce())
-		if s.renderedWithoutNonce() {
+	amend := page && s.kit.nonce == nil && hasCSP(h)
+	s.mu.Lock()
+	if amend && s.nonce == "" {
+		s.nonce = newNonce()
+	}
+	nonce, renderedNoNonce := s.nonce, s.renderedNoNonce
+	protect := s.read || s.identifier != "" && page
+	s.headerDone, s.protected = true, protect
+	s.mu.Unlock()
+	if amend {
+		s.kit.amendCSP(h, nonce)
+		if renderedNoNonce {
 			s.kit.lateCSP.Do(func() {
 				s.kit.log.Warn("prefinery: the page's Content-Security-Policy was set after the kit rendered its scripts, which carry no nonce and will be blocked; set the CSP header before the handler runs")
 			})
 		}
 	}
-	s.mu.Lock()
-	protect := s.read || s.identifier != "" && page
-	s.headerDone, s.protected = true, protect
-	s.mu.Unlock()
 	if !protect {
 		return
 	}
