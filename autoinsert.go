@@ -124,7 +124,7 @@ func (iw *insertWriter) findStub(p []byte) {
 	boundary := append(iw.stubTail, p[:min(len(p), overlap)]...)
 	iw.sawStub = iw.sawStub || containsStub(boundary) || containsStub(p)
 	if !iw.sawMetaCSP {
-		iw.sawMetaCSP = bytes.Contains(bytes.ToLower(boundary), []byte(metaCSP)) || bytes.Contains(bytes.ToLower(p), []byte(metaCSP))
+		iw.sawMetaCSP = containsFold(boundary, metaCSP) || containsFold(p, metaCSP)
 	}
 	iw.stubTail = append(iw.stubTail[:0], boundary[len(boundary)-min(len(boundary), overlap):]...)
 }
@@ -258,3 +258,14 @@ func (iw *insertWriter) finish() {
 // containsStub reports whether window holds the queue stub, for pages that
 // already carry Prefinery's snippet.
 func containsStub(window []byte) bool { return bytes.Contains(window, []byte(stubJS)) }
+
+// containsFold reports whether b holds pattern (ASCII lower case) in any
+// case, without copying b.
+func containsFold(b []byte, pattern string) bool {
+	for i := 0; i+len(pattern) <= len(b); i++ {
+		if b[i]|0x20 == pattern[0] && bytes.EqualFold(b[i:i+len(pattern)], []byte(pattern)) {
+			return true
+		}
+	}
+	return false
+}
