@@ -16,6 +16,7 @@ type markupScanner struct {
 	rawText   string // the raw-text element whose end tag ends stRawText
 	rawEnd    string // "</" + rawText
 	quote     byte   // the quote closing the attribute value being scanned
+	attrName  bool   // in a tag: an attribute name was seen, its value not yet
 	match     int    // bytes of the awaited sequence matched so far
 	dashes    int    // in a comment: dashes just seen
 	bang      bool   // in a comment: "--!" just seen
@@ -139,14 +140,18 @@ func (m *markupScanner) step(c byte, at int) {
 		case c == '>':
 			m.tagEnd(at)
 		default:
-			m.state = stInTag
+			m.state, m.attrName = stInTag, false
 		}
 	case stInTag:
-		switch c {
-		case '>':
+		switch {
+		case c == '>':
 			m.tagEnd(at)
-		case '=':
-			m.state = stAttrValue
+		case c == '=' && m.attrName:
+			m.state, m.attrName = stAttrValue, false
+		case c == '/':
+			m.attrName = false
+		case !isHTMLSpace(c):
+			m.attrName = true // a name character ('=' included when it starts a name)
 		}
 	case stAttrValue:
 		switch {
@@ -160,12 +165,12 @@ func (m *markupScanner) step(c byte, at int) {
 		}
 	case stQuotedValue:
 		if c == m.quote {
-			m.state = stInTag
+			m.state, m.attrName = stInTag, false
 		}
 	case stUnquotedValue:
 		switch {
 		case isHTMLSpace(c):
-			m.state = stInTag
+			m.state, m.attrName = stInTag, false
 		case c == '>':
 			m.tagEnd(at)
 		}
@@ -274,7 +279,7 @@ func (m *markupScanner) rawTextByte(c byte, at int) {
 	case m.match == len(want) && (isHTMLSpace(c) || c == '/' || c == '>'):
 		m.tagStart, m.endTag, m.name = at-len(want), true, append(m.name[:0], m.rawText...)
 		m.match, m.escape = 0, 0
-		m.state = stInTag
+		m.state, m.attrName = stInTag, false
 		if c == '>' {
 			m.tagEnd(at)
 		}
