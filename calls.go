@@ -1,7 +1,6 @@
 package prefinery
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -56,17 +55,25 @@ func toASCIIJSON(v any) (asciiJSON, error) {
 	if !utf8.Valid(b) {
 		return nil, fmt.Errorf("%w: the parameters are not valid UTF-8", ErrInvalidIdentifier)
 	}
-	var out bytes.Buffer
-	for i := 0; i < len(b); {
-		r, size := utf8.DecodeRune(b[i:])
-		if r < utf8.RuneSelf {
-			out.WriteByte(b[i])
-		} else {
-			out.Write(appendASCIIString(nil, string(r)))
+	ascii := true
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
 		}
-		i += size
 	}
-	return out.Bytes(), nil
+	if ascii {
+		return b, nil
+	}
+	out := make([]byte, 0, len(b)+32)
+	for _, r := range string(b) {
+		if r < utf8.RuneSelf {
+			out = append(out, byte(r))
+		} else {
+			out = appendASCIIString(out, string(r))
+		}
+	}
+	return out, nil
 }
 
 // callParams merges the request's identity into the app's fields: the
@@ -83,7 +90,7 @@ func (k *Kit) callParams(r *http.Request, fields map[string]any, needIdentity bo
 		}
 		return params, nil
 	}
-	if _, err := id.MarshalJSON(); err != nil { // planted identities are checked as for authenticateUser
+	if err := id.check(); err != nil { // planted identities are checked as for authenticateUser
 		return nil, err
 	}
 	if v, given := params[string(id.Kind)]; given && v != id.Value {

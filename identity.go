@@ -51,14 +51,8 @@ const signatureLength = 64
 // signature that is not 64 lowercase hex characters is refused with an error
 // wrapping [ErrInvalidIdentifier]; nothing is emitted then.
 func (id Identity) MarshalJSON() ([]byte, error) {
-	if !id.Kind.valid() {
-		return nil, fmt.Errorf("%w: unknown kind %q", ErrInvalidIdentifier, string(id.Kind))
-	}
-	if problem := identifierProblem(id.Value, maxIdentifierCeiling); problem != "" {
-		return nil, fmt.Errorf("%w: %s", ErrInvalidIdentifier, problem)
-	}
-	if !isSignature(id.Signature) {
-		return nil, fmt.Errorf("%w: the signature is not 64 lowercase hex characters", ErrInvalidIdentifier)
+	if err := id.check(); err != nil {
+		return nil, err
 	}
 	b := make([]byte, 0, len(id.Kind)+len(id.Value)+signatureLength+24)
 	b = append(b, `{"`...)
@@ -69,6 +63,20 @@ func (id Identity) MarshalJSON() ([]byte, error) {
 	b = append(b, id.Signature...)
 	b = append(b, `"}`...)
 	return b, nil
+}
+
+// check returns the error MarshalJSON gives for an identity it will not emit.
+func (id Identity) check() error {
+	if !id.Kind.valid() {
+		return fmt.Errorf("%w: unknown kind %q", ErrInvalidIdentifier, string(id.Kind))
+	}
+	if problem := identifierProblem(id.Value, maxIdentifierCeiling); problem != "" {
+		return fmt.Errorf("%w: %s", ErrInvalidIdentifier, problem)
+	}
+	if !isSignature(id.Signature) {
+		return fmt.Errorf("%w: the signature is not 64 lowercase hex characters", ErrInvalidIdentifier)
+	}
+	return nil
 }
 
 // appendASCIIString appends s as the inside of a JSON string, escaping

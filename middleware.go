@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 )
 
 // Middleware attaches the signed-in user's identity to the request context,
@@ -27,10 +28,9 @@ func (k *Kit) Middleware(next http.Handler) http.Handler {
 		next = k.insertSnippet(next)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		identifier, err := k.identifier(r) // on error (logged), the request looks signed out
-		s := &signedResponse{Context: r.Context(), ResponseWriter: w, kit: k, identifier: identifier, lookupErr: err}
+		s := &signedResponse{Context: r.Context(), ResponseWriter: w, kit: k, req: r}
 		r = r.WithContext(s)
-		if identifier != "" {
+		if isConditional(r.Header) && s.signedIn() {
 			dropRevalidation(r)
 		}
 		next.ServeHTTP(s, r)
@@ -89,8 +89,15 @@ func (k *Kit) identity(r *http.Request) (Identity, bool, error) {
 	// The same first read the middleware's state does: validate, check the
 	// logout marker, sign.
 	s := &signedResponse{Context: r.Context(), kit: k, identifier: v}
+	s.looked.Store(true)
 	id, ok := s.identity()
 	return id, ok, s.lookupErr
+}
+
+// isConditional reports whether h asks for revalidation (If-None-Match or
+// If-Modified-Since).
+func isConditional(h http.Header) bool {
+	return len(h["If-None-Match"]) > 0 || len(h["If-Modified-Since"]) > 0
 }
 
 // dropRevalidation removes If-None-Match and If-Modified-Since from a
@@ -99,9 +106,6 @@ func (k *Kit) identity(r *http.Request) (Identity, bool, error) {
 // one). Subresources a browser marks as such (images, styles, scripts, fonts,
 // media) keep their revalidation: they never carry a signature.
 func dropRevalidation(r *http.Request) {
-	if r.Header.Get("If-None-Match") == "" && r.Header.Get("If-Modified-Since") == "" {
-		return
-	}
 	switch r.Header.Get("Sec-Fetch-Dest") {
 	case "image", "style", "script", "font", "audio", "video", "track", "manifest":
 		return
@@ -112,14 +116,17 @@ func dropRevalidation(r *http.Request) {
 }
 
 // signedResponse is one request's identity and response: the request's
-// context (which answers the Kit's key with it), the identifier signed in now,
-// its signature once read, and the response writer that guards the header.
-// It is never reused: a handler may keep its request past its return.
+// context (which answers the Kit's key with it), the identifier signed in now
+// (looked up in the session when first needed), its signature once read, and
+// the response writer that guards the header. It is never reused: a handler
+// may keep its request past its return.
 type signedResponse struct {
 	context.Context
 	http.ResponseWriter
 	kit *Kit
+	req *http.Request // as the middleware got it, for the lookup
 
+	looked     atomic.Bool // identifier and lookupErr are known (set under mu)
 	mu         sync.Mutex
 	lookupErr  error  // why the identity could not be read, if it could not
 	identifier string // "" when signed out; changed by Login and Logout
@@ -154,6 +161,7 @@ func (s *signedResponse) String() string {
 // identity validates and signs the current identifier on its first read, with
 // the secret current then; later reads return the same signature.
 func (s *signedResponse) identity() (Identity, bool) {
+	s.lookUp()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.identifier == "" {
@@ -186,6 +194,30 @@ func (s *signedResponse) identity() (Identity, bool) {
 	return Identity{Kind: s.kit.kind, Value: s.identifier, Signature: s.signature}, true
 }
 
+// lookUp reads the signed-in user's identifier from the session (or
+// Config.User) once, on first need. The lookup runs outside the lock, as it
+// calls the app's code; a Login or Logout that landed meanwhile wins.
+func (s *signedResponse) lookUp() {
+	if s.looked.Load() {
+		return
+	}
+	v, err := s.kit.identifier(s.req) // on error (logged), the request looks signed out
+	s.mu.Lock()
+	if !s.looked.Load() {
+		s.identifier, s.lookupErr = v, err
+		s.looked.Store(true)
+	}
+	s.mu.Unlock()
+}
+
+// signedIn reports whether a user is signed in for this request now.
+func (s *signedResponse) signedIn() bool {
+	s.lookUp()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.identifier != ""
+}
+
 // renderNonce returns the nonce for a script the kit renders: the page's, if
 // it has one or its header (so far) carries a CSP; else "" and it notes that
 // a script went out without one.
@@ -204,6 +236,7 @@ func (s *signedResponse) renderNonce() string {
 
 // err is why the identity could not be read, if a lookup failed.
 func (s *signedResponse) err() error {
+	s.lookUp()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.lookupErr
@@ -221,4 +254,5 @@ func (s *signedResponse) setIdentifier(v string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.identifier, s.checked, s.valid, s.signature, s.lookupErr = v, false, false, "", nil
+	s.looked.Store(true)
 }

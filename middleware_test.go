@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
@@ -110,6 +111,70 @@ func TestMiddlewareUserFunc(t *testing.T) {
 }
 
 type ctxUserKey struct{}
+
+// TestMiddlewareLooksUpTheUserWhenFirstNeeded counts Config.User calls: none
+// for a response that cannot carry the identity and never read it, one for a
+// page (its protections depend on who is signed in), one however often the
+// identity is read.
+func TestMiddlewareLooksUpTheUserWhenFirstNeeded(t *testing.T) {
+	var lookups atomic.Int64
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(r *http.Request) (string, bool) {
+		lookups.Add(1)
+		return "dave@example.com", true
+	}})
+	require.NoError(t, err)
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		want    int64
+	}{
+		{"json, not read", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{}`))
+		}, 0},
+		{"page, not read", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte(`<p>hi</p>`))
+		}, 1},
+		{"read three times", func(w http.ResponseWriter, r *http.Request) {
+			for range 3 {
+				_, _ = kit.Identity(r.Context())
+			}
+			_, _ = w.Write([]byte(`<p>hi</p>`))
+		}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lookups.Store(0)
+			rec := httptest.NewRecorder()
+			kit.Middleware(tt.handler).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+			assert.Equal(t, tt.want, lookups.Load())
+			if tt.want > 0 {
+				assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
+			}
+		})
+	}
+}
+
+// TestMiddlewareSignsTheSessionAsFirstRead: the identifier is read from the
+// session when first needed, so an app that writes its session key itself
+// before rendering gets that user; once read, the request keeps it (only
+// Login and Logout change it), so everything one page renders agrees.
+func TestMiddlewareSignsTheSessionAsFirstRead(t *testing.T) {
+	sm := scs.New()
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, SessionKey: "user"})
+	require.NoError(t, err)
+	var first, second Identity
+	h := sm.LoadAndSave(kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sm.Put(r.Context(), "user", "erin@example.com")
+		first, _ = kit.Identity(r.Context())
+		sm.Put(r.Context(), "user", "frank@example.com")
+		second, _ = kit.Identity(r.Context())
+	})))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.Equal(t, "erin@example.com", first.Value)
+	assert.Equal(t, first, second)
+}
 
 func TestMiddlewareRefusesBadIdentifiers(t *testing.T) {
 	tests := []struct{ name, value, reason string }{

@@ -29,6 +29,9 @@ func (s *signedResponse) writeHeaderCheck() {
 	h := s.Header()
 	page := mayRenderIdentity(h.Get("Content-Type"))
 	amend := page && s.kit.nonce == nil && hasCSP(h)
+	if page {
+		s.lookUp() // a signed-in user's page is protected even before a read
+	}
 	s.mu.Lock()
 	if amend && s.nonce == "" {
 		s.nonce = newNonce()

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"hash/maphash"
 	"log/slog"
 	"os"
 	"sync"
@@ -35,9 +36,11 @@ type Secret struct {
 
 // secretKey is the key material: a pool of HMAC-SHA256 states keyed with it.
 // crypto/hmac keeps the keyed pad states, so Reset makes a state ready to sign
-// again without rehashing the key.
+// again without rehashing the key. recent remembers the last identifiers
+// signed with it; a new secret starts with none.
 type secretKey struct {
-	macs sync.Pool // of *macState
+	macs   sync.Pool // of *macState
+	recent recentSignatures
 }
 
 type macState struct {
@@ -63,7 +66,7 @@ func NewSecret(secret string) (Secret, error) {
 // RFC-style short keys).
 func newSecret(key string) Secret {
 	b := []byte(key)
-	k := &secretKey{}
+	k := &secretKey{recent: recentSignatures{seed: maphash.MakeSeed()}}
 	k.macs.New = func() any { return &macState{h: hmac.New(sha256.New, b)} }
 	return Secret{key: k}
 }
@@ -132,8 +135,19 @@ func SecretFromFile(path string) (Secret, error) {
 // isZero reports whether s holds no secret.
 func (s Secret) isZero() bool { return s.key == nil }
 
-// sign returns the lowercase hex HMAC-SHA256 of message under s.
+// sign returns the lowercase hex HMAC-SHA256 of message under s, from the
+// recent signatures when message was signed lately.
 func (s Secret) sign(message string) string {
+	if sig, ok := s.key.recent.get(message); ok {
+		return sig
+	}
+	sig := s.hmacHex(message)
+	s.key.recent.put(message, sig)
+	return sig
+}
+
+// hmacHex computes the lowercase hex HMAC-SHA256 of message under s.
+func (s Secret) hmacHex(message string) string {
 	var sum [sha256.Size]byte
 	var out [2 * sha256.Size]byte
 	s.mac(&sum, nil, message)
