@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -23,9 +24,21 @@ var webAPICalls = map[string]bool{
 	"recordFormImpression": true, "triggerRewards": true, "getReferralCode": true, "getReferrerCode": true,
 }
 
-// domID is what embedReferralPage's dom_id may be: an HTML id that needs no
-// escaping anywhere.
-var domID = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
+// isDOMID reports whether s may be embedReferralPage's dom_id: an HTML id of
+// at most 64 ASCII letters, digits, '-' and '_', starting with a letter, that
+// needs no escaping anywhere.
+func isDOMID(s string) bool {
+	letter := func(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+	if s == "" || len(s) > 64 || !letter(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !letter(c) && !('0' <= c && c <= '9') && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
+}
 
 // jsPath is a callback: a global function, or a dotted path to one.
 var jsPath = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]{0,63}(\.[A-Za-z_$][A-Za-z0-9_$]{0,63}){0,7}$`)
@@ -44,8 +57,54 @@ type asciiJSON []byte
 // MarshalJSON returns the JSON as it is.
 func (j asciiJSON) MarshalJSON() ([]byte, error) { return j, nil }
 
-// toASCIIJSON encodes v with encoding/json (HTML-safe) and writes every
-// non-ASCII rune as \uXXXX; in JSON they can only stand inside strings, so
+// encodeParams encodes a call's parameters as one JSON object in ASCII only,
+// names sorted as encoding/json sorts a map's. Strings (the identity, most
+// fields) are written by the identity's escaper; other values go through
+// toASCIIJSON. A name or string value that is not valid UTF-8 is refused:
+// encoding/json would replace it, and the widget would get another string
+// than the app's. (Strings inside other values are encoding/json's to encode.)
+func encodeParams(params map[string]any) (asciiJSON, error) {
+	b := append(make([]byte, 0, 256), '{')
+	var err error
+	names := make([]string, 0, len(params))
+	for name := range params {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for i, name := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if b, err = appendJSONString(b, name); err != nil {
+			return nil, err
+		}
+		b = append(b, ':')
+		if v, ok := params[name].(string); ok {
+			b, err = appendJSONString(b, v)
+		} else {
+			var value asciiJSON
+			value, err = toASCIIJSON(params[name])
+			b = append(b, value...)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONString appends s as a JSON string in ASCII only.
+func appendJSONString(b []byte, s string) ([]byte, error) {
+	if !utf8.ValidString(s) {
+		return nil, fmt.Errorf("%w: a parameter is not valid UTF-8", ErrInvalidIdentifier)
+	}
+	b = append(b, '"')
+	b = appendASCIIString(b, s)
+	return append(b, '"'), nil
+}
+
+// toASCIIJSON encodes v with encoding/json (HTML-safe) and writes DEL and
+// every non-ASCII rune as \uXXXX; in JSON they can only stand inside strings, so
 // the result decodes to the same value under any page charset.
 func toASCIIJSON(v any) (asciiJSON, error) {
 	b, err := json.Marshal(v)
@@ -55,19 +114,19 @@ func toASCIIJSON(v any) (asciiJSON, error) {
 	if !utf8.Valid(b) {
 		return nil, fmt.Errorf("%w: the parameters are not valid UTF-8", ErrInvalidIdentifier)
 	}
-	ascii := true
+	printable := true
 	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			ascii = false
+		if c >= 0x7f {
+			printable = false
 			break
 		}
 	}
-	if ascii {
+	if printable {
 		return b, nil
 	}
 	out := make([]byte, 0, len(b)+32)
 	for _, r := range string(b) {
-		if r < utf8.RuneSelf {
+		if r < 0x7f {
 			out = append(out, byte(r))
 		} else {
 			out = appendASCIIString(out, string(r))
@@ -118,7 +177,7 @@ func (k *Kit) renderCall(r *http.Request, name string, fields map[string]any, ca
 	if err != nil || params == nil {
 		return "", err
 	}
-	encoded, err := toASCIIJSON(params)
+	encoded, err := encodeParams(params)
 	if err != nil {
 		return "", err
 	}
@@ -129,7 +188,7 @@ func (k *Kit) renderCall(r *http.Request, name string, fields map[string]any, ca
 // embedReferralPage renders the call that shows the signed-in user's referral
 // page inside the element whose id is domID; nothing when signed out.
 func (k *Kit) embedReferralPage(r *http.Request, id string) (template.HTML, error) {
-	if !domID.MatchString(id) {
+	if !isDOMID(id) {
 		return "", fmt.Errorf("prefinery: embedReferralPage: the dom_id must be an HTML id of letters, digits, '-' and '_', not %q", id)
 	}
 	return k.renderCall(r, "embedReferralPage", map[string]any{"dom_id": id}, "", true)

@@ -77,7 +77,7 @@ func TestCompiledCallsMatchTemplate(t *testing.T) {
 						require.NoError(t, err)
 						params, err := kit.callParams(r, f, true)
 						require.NoError(t, err)
-						encoded, err := toASCIIJSON(params)
+						encoded, err := encodeParams(params)
 						require.NoError(t, err)
 						data := callData{Nonce: kit.validNonce(r), Name: name, Params: encoded}
 						if callback != "" {

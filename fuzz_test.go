@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
 )
 
@@ -159,6 +162,46 @@ func FuzzInsertionPoint(f *testing.F) {
 				return
 			}
 			offset += raw
+		}
+	})
+}
+
+// FuzzCallParams: for any field name and string value beside other fields,
+// encodeParams either refuses a string that is not valid UTF-8, or writes printable ASCII JSON without the
+// characters HTML gives meaning to, which decodes to exactly the parameters.
+func FuzzCallParams(f *testing.F) {
+	f.Add("dom_id", "referrals", 3.5)
+	f.Add("first_name", "Zoë </script><!-- \"'\u2028", -1.0)
+	f.Add("\x00name\\", "a\xffb", 0.0)
+	f.Fuzz(func(t *testing.T, name, value string, number float64) {
+		params := map[string]any{"n": number, "nested": []any{"Zoë\u2028", true, nil}}
+		params[name] = value
+		b, err := encodeParams(params)
+		if err != nil {
+			if utf8.ValidString(name) && utf8.ValidString(value) {
+				t.Fatalf("refused valid parameters: %v", err)
+			}
+			return
+		}
+		if !utf8.ValidString(name) || !utf8.ValidString(value) {
+			t.Fatalf("accepted invalid UTF-8: %s", b)
+		}
+		for _, c := range b {
+			if c < 0x20 || c > 0x7e || c == '<' || c == '>' || c == '&' {
+				t.Fatalf("byte %#x in %s", c, b)
+			}
+		}
+		var back, want map[string]any
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("not JSON: %v: %s", err, b)
+		}
+		std, err := json.Marshal(params)
+		if err != nil {
+			return // a number JSON cannot hold (NaN, ±Inf) is refused by both
+		}
+		require.NoError(t, json.Unmarshal(std, &want))
+		if !reflect.DeepEqual(back, want) {
+			t.Fatalf("%s decodes to %v, want %v", b, back, want)
 		}
 	})
 }

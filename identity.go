@@ -81,27 +81,33 @@ func (id Identity) check() error {
 
 // appendASCIIString appends s as the inside of a JSON string, escaping
 // everything but printable ASCII, and the characters HTML gives meaning to.
+// Runs of bytes that need no escape are copied whole.
 func appendASCIIString(b []byte, s string) []byte {
 	const hexDigits = "0123456789abcdef"
 	u := func(b []byte, r rune) []byte {
 		return append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
 	}
-	for _, r := range s {
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; 0x20 <= c && c <= 0x7e && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			i++
+			continue
+		}
+		b = append(b, s[start:i]...)
+		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == '"' || r == '\\':
 			b = append(b, '\\', byte(r))
-		case r < 0x20 || r > 0x7e || r == '<' || r == '>' || r == '&':
-			if r > 0xffff {
-				r1, r2 := utf16.EncodeRune(r)
-				b = u(u(b, r1), r2)
-			} else {
-				b = u(b, r)
-			}
+		case r > 0xffff:
+			r1, r2 := utf16.EncodeRune(r)
+			b = u(u(b, r1), r2)
 		default:
-			b = append(b, byte(r))
+			b = u(b, r)
 		}
+		i += size
+		start = i
 	}
-	return b
+	return append(b, s[start:]...)
 }
 
 // isSignature reports whether s is 64 lowercase hex characters.

@@ -62,7 +62,8 @@ func (s *signedResponse) writeHeaderCheck() {
 // hasCSP reports whether h carries a Content-Security-Policy, enforced or
 // report-only.
 func hasCSP(h http.Header) bool {
-	return h.Get("Content-Security-Policy") != "" || h.Get("Content-Security-Policy-Report-Only") != ""
+	has := func(v []string) bool { return len(v) > 0 && v[0] != "" } // as h.Get(name) != ""
+	return has(h["Content-Security-Policy"]) || has(h["Content-Security-Policy-Report-Only"])
 }
 
 // mayRenderIdentity reports whether a response of this Content-Type can be a
