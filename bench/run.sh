@@ -10,7 +10,7 @@ mkdir -p "$out"
 benchstat=${BENCHSTAT:-$(go env GOPATH)/bin/benchstat}
 go test -run '^$' -bench . -benchmem -count "$count" . | tee "$out/kit.txt" >/dev/null
 (cd bench && go test -run '^$' -bench 'PeersAlone|Peers$' -benchmem -count "$count" .) | tee "$out/peers.txt" >/dev/null
-(cd bench && go test -run '^$' -bench Loopback -benchmem -benchtime 20000x -count "$count" .) | tee "$out/loopback.txt" >/dev/null
+(cd bench && go test -run '^$' -bench 'Loopback|AppInProcess' -benchmem -benchtime 20000x -count "$count" .) | tee "$out/loopback.txt" >/dev/null
 for f in kit peers loopback; do
   echo "## $f"
   "$benchstat" "$out/$f.txt"
