@@ -19,8 +19,11 @@ import (
 //
 //	go test -run '^$' -fuzz '^FuzzEmbed$' -fuzztime 30s .
 
+// fuzzSharedSecret signs every FuzzSign input.
+var fuzzSharedSecret = mustSecret(vendorSecretText)
+
 // FuzzSign checks signing against crypto/hmac used the textbook way, for any
-// secret and identifier.
+// secret and identifier, signed fresh and remembered.
 func FuzzSign(f *testing.F) {
 	f.Add(vendorSecretText, "user@example.com")
 	f.Add("secret", "Message")
@@ -29,8 +32,16 @@ func FuzzSign(f *testing.F) {
 		mac := hmac.New(sha256.New, []byte(secret))
 		mac.Write([]byte(identifier))
 		want := hex.EncodeToString(mac.Sum(nil))
-		if got := newSecret(secret).sign(identifier); got != want {
-			t.Fatalf("sign(%q) under %d-byte secret = %s, want %s", identifier, len(secret), got, want)
+		s := newSecret(secret)
+		for _, round := range []string{"first", "remembered"} {
+			if got := s.sign(identifier); got != want {
+				t.Fatalf("sign(%q) under %d-byte secret, %s = %s, want %s", identifier, len(secret), round, got, want)
+			}
+		}
+		// One secret across all inputs: its remembered signatures fill up
+		// and evict, and must still answer each identifier with its own.
+		if got := fuzzSharedSecret.sign(identifier); got != naiveSign(vendorSecretText, identifier) {
+			t.Fatalf("shared secret: sign(%q) = %s", identifier, got)
 		}
 	})
 }

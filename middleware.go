@@ -16,8 +16,9 @@ import (
 //	sessions.LoadAndSave(kit.Middleware(mux))
 //
 // The identifier comes only from the session (or Config.User), never from the
-// request. It is validated and signed lazily, once, when first read;
-// [Kit.Login] and [Kit.Logout] change it for the rest of the request. A
+// request. It is looked up when first needed (a read, a page's header) and
+// validated and signed once, when first read; [Kit.Login] and [Kit.Logout]
+// change it for the rest of the request. A
 // response that carries the identity (or may: a page of a signed-in user) is
 // made no-store, without validators, CDN cache headers or CORS grants, when
 // its header is written, whatever the handler set; without Config.Nonce, a
