@@ -100,6 +100,7 @@ func TestCompleteCallsRefuse(t *testing.T) {
 		`{{prefineryCall .Request "authenticateUser" nil}}`,
 		`{{prefineryAddUser .Request (prefineryFields "email" "someone.else@example.com")}}`,
 		`{{prefineryAddUser .Request (prefineryFields "email")}}`,
+		`{{prefineryAddUser .Request (prefineryFields "first_name" "Zo\xeb")}}`, // Latin-1, not UTF-8
 	} {
 		out, err := renderTemplate(t, kit, "amy@example.com", text, nil)
 		assert.Error(t, err, text)
