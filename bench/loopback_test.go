@@ -25,55 +25,45 @@ var quiet = slog.New(slog.DiscardHandler)
 // their account page (which renders the embed snippet and authenticateUser
 // call). Requests/s = 1e9 / (ns/op). Bounded by b.N and -benchtime.
 func BenchmarkLoopback(b *testing.B) {
-	for _, withKit := range []bool{true, false} {
-		name := "with-kit"
-		if !withKit {
-			name = "without-kit"
-		}
-		b.Run(name, func(b *testing.B) {
-			demo, err := app.New(app.Options{Secret: secret, WithoutKitMiddleware: !withKit, Logger: quiet})
+	withAndWithoutKit(b, func(b *testing.B, demo *app.App) {
+		srv := httptest.NewServer(demo.Handler)
+		defer srv.Close()
+		transport := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute}
+		defer transport.CloseIdleConnections()
+
+		// 32 signed-in users, each with its own cookie jar.
+		const users = 32
+		clients := make([]*http.Client, users)
+		for i := range clients {
+			jar, _ := cookiejar.New(nil)
+			clients[i] = &http.Client{Jar: jar, Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			res, err := clients[i].PostForm(srv.URL+"/login", url.Values{"email": {"load" + strconv.Itoa(i) + "@example.com"}})
 			if err != nil {
 				b.Fatal(err)
 			}
-			srv := httptest.NewServer(demo.Handler)
-			defer srv.Close()
-			transport := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute}
-			defer transport.CloseIdleConnections()
-
-			// 32 signed-in users, each with its own cookie jar.
-			const users = 32
-			clients := make([]*http.Client, users)
-			for i := range clients {
-				jar, _ := cookiejar.New(nil)
-				clients[i] = &http.Client{Jar: jar, Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-				res, err := clients[i].PostForm(srv.URL+"/login", url.Values{"email": {"load" + strconv.Itoa(i) + "@example.com"}})
+			res.Body.Close()
+		}
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.SetParallelism(4) // 4×GOMAXPROCS concurrent clients
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				c := clients[next.Add(1)%users]
+				res, err := c.Get(srv.URL + "/account")
 				if err != nil {
-					b.Fatal(err)
+					b.Error(err)
+					return
 				}
+				_, _ = io.Copy(io.Discard, res.Body)
 				res.Body.Close()
-			}
-			var next atomic.Int64
-			b.ReportAllocs()
-			b.SetParallelism(4) // 4×GOMAXPROCS concurrent clients
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					c := clients[next.Add(1)%users]
-					res, err := c.Get(srv.URL + "/account")
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					if res.StatusCode != http.StatusOK {
-						b.Errorf("status %d", res.StatusCode)
-						return
-					}
+				if res.StatusCode != http.StatusOK {
+					b.Errorf("status %d", res.StatusCode)
+					return
 				}
-			})
+			}
 		})
-	}
+	})
 }
 
 // BenchmarkAppInProcess serves the same account page to one signed-in user
@@ -81,6 +71,29 @@ func BenchmarkLoopback(b *testing.B) {
 // the server's cost alone, without the loopback network and the client, whose
 // noise (±10–25 % here) hides differences of a few percent.
 func BenchmarkAppInProcess(b *testing.B) {
+	withAndWithoutKit(b, func(b *testing.B, demo *app.App) {
+		login := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"email": {"load1@example.com"}}.Encode()))
+		login.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		signedIn := httptest.NewRecorder()
+		demo.Handler.ServeHTTP(signedIn, login)
+		req := httptest.NewRequest(http.MethodGet, "/account", nil)
+		for _, c := range signedIn.Result().Cookies() {
+			req.AddCookie(c)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			demo.Handler.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				b.Fatalf("status %d", w.Code)
+			}
+		}
+	})
+}
+
+// withAndWithoutKit runs bench twice, as sub-benchmarks: on the example app
+// with the kit's middleware, and on the same app without it.
+func withAndWithoutKit(b *testing.B, bench func(b *testing.B, demo *app.App)) {
 	for _, withKit := range []bool{true, false} {
 		name := "with-kit"
 		if !withKit {
@@ -91,22 +104,7 @@ func BenchmarkAppInProcess(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			login := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"email": {"load1@example.com"}}.Encode()))
-			login.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			signedIn := httptest.NewRecorder()
-			demo.Handler.ServeHTTP(signedIn, login)
-			req := httptest.NewRequest(http.MethodGet, "/account", nil)
-			for _, c := range signedIn.Result().Cookies() {
-				req.AddCookie(c)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				w := httptest.NewRecorder()
-				demo.Handler.ServeHTTP(w, req)
-				if w.Code != http.StatusOK {
-					b.Fatalf("status %d", w.Code)
-				}
-			}
+			bench(b, demo)
 		})
 	}
 }
