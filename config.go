@@ -32,7 +32,10 @@ type Config struct {
 	// User returns the signed-in user's identifier from the app's own
 	// authentication (ok false when nobody is signed in), for apps that do
 	// not keep it in an scs session. It must derive the user from server-side
-	// state, never from the request's parameters. Default is nil.
+	// state, never from the request's parameters. The kit calls it when it
+	// first needs the user in a request (a read of the identity, a page's
+	// response header), with the request as the middleware received it, and
+	// keeps the answer for the rest of the request. Default is nil.
 	User func(r *http.Request) (identifier string, ok bool)
 
 	// Kind is the identifier kind: Email, ReferralCode or ID. Default is Email.
