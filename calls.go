@@ -57,38 +57,52 @@ type asciiJSON []byte
 // MarshalJSON returns the JSON as it is.
 func (j asciiJSON) MarshalJSON() ([]byte, error) { return j, nil }
 
-// encodeParams encodes a call's parameters as one JSON object in ASCII only,
-// names sorted as encoding/json sorts a map's. Strings (the identity, most
-// fields) are written by the identity's escaper; other values go through
-// toASCIIJSON. A name or string value that is not valid UTF-8 is refused:
-// encoding/json would replace it, and the widget would get another string
-// than the app's. (Strings inside other values are encoding/json's to encode.)
-func encodeParams(params map[string]any) (asciiJSON, error) {
-	b := append(make([]byte, 0, 256), '{')
-	var err error
-	names := make([]string, 0, len(params))
-	for name := range params {
-		names = append(names, name)
+// encodeParams encodes a call's parameters as one JSON object in ASCII only:
+// the app's fields, names sorted as encoding/json sorts a map's, then the
+// identity's kind and signature when id is not nil (they replace fields of
+// the same names). Strings are written by the identity's escaper; other
+// values go through toASCIIJSON. A name or string value that is not valid
+// UTF-8 is refused: encoding/json would replace it, and the widget would get
+// another string than the app's. (Strings inside other values are
+// encoding/json's to encode.)
+func encodeParams(fields map[string]any, id *Identity) (asciiJSON, error) {
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		if id == nil || name != string(id.Kind) && name != "signature" {
+			names = append(names, name)
+		}
 	}
 	slices.Sort(names)
-	for i, name := range names {
-		if i > 0 {
+	b := append(make([]byte, 0, 128+64*len(names)), '{')
+	var err error
+	field := func(name string, value any) {
+		if err != nil {
+			return
+		}
+		if len(b) > 1 {
 			b = append(b, ',')
 		}
 		if b, err = appendJSONString(b, name); err != nil {
-			return nil, err
+			return
 		}
 		b = append(b, ':')
-		if v, ok := params[name].(string); ok {
+		if v, ok := value.(string); ok {
 			b, err = appendJSONString(b, v)
-		} else {
-			var value asciiJSON
-			value, err = toASCIIJSON(params[name])
-			b = append(b, value...)
+			return
 		}
-		if err != nil {
-			return nil, err
-		}
+		var encoded asciiJSON
+		encoded, err = toASCIIJSON(value)
+		b = append(b, encoded...)
+	}
+	for _, name := range names {
+		field(name, fields[name])
+	}
+	if id != nil {
+		field(string(id.Kind), id.Value)
+		field("signature", id.Signature)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return append(b, '}'), nil
 }
@@ -135,29 +149,26 @@ func toASCIIJSON(v any) (asciiJSON, error) {
 	return out, nil
 }
 
-// callParams merges the request's identity into the app's fields: the
-// identity's kind and signature win over fields of the same name.
-func (k *Kit) callParams(r *http.Request, fields map[string]any, needIdentity bool) (map[string]any, error) {
-	params := make(map[string]any, len(fields)+2)
-	for name, v := range fields {
-		params[name] = v
-	}
-	id, ok := k.requestIdentity(r)
-	if !ok {
+// callParams encodes the call's parameters for r: the app's fields and, for
+// a signed-in user, the identity. ok is false when the call needs a
+// signed-in user and there is none: nothing is rendered then.
+func (k *Kit) callParams(r *http.Request, fields map[string]any, needIdentity bool) (params asciiJSON, ok bool, err error) {
+	id, signedIn := k.requestIdentity(r)
+	if !signedIn {
 		if needIdentity {
-			return nil, nil // nobody signed in: nothing to render
+			return nil, false, nil
 		}
-		return params, nil
+		params, err = encodeParams(fields, nil)
+		return params, err == nil, err
 	}
 	if err := id.check(); err != nil { // planted identities are checked as for authenticateUser
-		return nil, err
+		return nil, false, err
 	}
-	if v, given := params[string(id.Kind)]; given && v != id.Value {
-		return nil, fmt.Errorf("%w: the fields give a %s other than the signed-in user's", ErrInvalidIdentifier, id.Kind)
+	if v, given := fields[string(id.Kind)]; given && v != id.Value {
+		return nil, false, fmt.Errorf("%w: the fields give a %s other than the signed-in user's", ErrInvalidIdentifier, id.Kind)
 	}
-	params[string(id.Kind)] = id.Value
-	params["signature"] = id.Signature
-	return params, nil
+	params, err = encodeParams(fields, &id)
+	return params, err == nil, err
 }
 
 // renderCall renders prefinery(name, params[, callback]) for r. It renders
@@ -173,12 +184,8 @@ func (k *Kit) renderCall(r *http.Request, name string, fields map[string]any, ca
 		}
 		path, _ = json.Marshal(strings.Split(callback, ".")) // identifiers: nothing to escape
 	}
-	params, err := k.callParams(r, fields, needIdentity)
-	if err != nil || params == nil {
-		return "", err
-	}
-	encoded, err := encodeParams(params)
-	if err != nil {
+	encoded, ok, err := k.callParams(r, fields, needIdentity)
+	if !ok {
 		return "", err
 	}
 	nonce := k.validNonce(r)

@@ -187,7 +187,7 @@ func FuzzCallParams(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name, value string, number float64) {
 		params := map[string]any{"n": number, "nested": []any{"Zoë\u2028", true, nil}}
 		params[name] = value
-		b, err := encodeParams(params)
+		b, err := encodeParams(params, nil)
 		if err != nil {
 			if utf8.ValidString(name) && utf8.ValidString(value) {
 				t.Fatalf("refused valid parameters: %v", err)
@@ -213,6 +213,20 @@ func FuzzCallParams(f *testing.F) {
 		require.NoError(t, json.Unmarshal(std, &want))
 		if !reflect.DeepEqual(back, want) {
 			t.Fatalf("%s decodes to %v, want %v", b, back, want)
+		}
+		// With the signed-in user's identity: its kind and signature join
+		// the fields, replacing fields of those names.
+		id := Identity{Kind: Email, Value: "amy@example.com", Signature: strings.Repeat("ab", 32)}
+		if b, err = encodeParams(params, &id); err != nil {
+			t.Fatalf("refused with an identity: %v", err)
+		}
+		params["email"], params["signature"] = id.Value, id.Signature
+		std, _ = json.Marshal(params)
+		back, want = nil, nil
+		require.NoError(t, json.Unmarshal(b, &back), "%s", b)
+		require.NoError(t, json.Unmarshal(std, &want))
+		if !reflect.DeepEqual(back, want) {
+			t.Fatalf("with identity: %s decodes to %v, want %v", b, back, want)
 		}
 	})
 }
