@@ -2,6 +2,7 @@ package prefinery
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync/atomic"
 )
 
@@ -10,8 +11,8 @@ import (
 const recentSlots = 1024
 
 // recentSignatures remembers the signatures of recently signed identifiers,
-// so a signed-in user's requests after the first skip the HMAC (the one cost
-// of reading the identity that is the kit's own). Each identifier has one
+// so a signed-in user's requests after the first skip the HMAC (the largest
+// cost of reading the identity). Each identifier has one
 // slot, chosen by a hash seeded per secret; signing another identifier that
 // lands there replaces it. A hit needs the identifier byte for byte, so a
 // remembered signature is always the one the HMAC gives. It lives inside the
@@ -27,6 +28,7 @@ type signedIdentifier struct {
 	identifier, signature string
 }
 
+// slot is where identifier's signature is remembered, if it is.
 func (c *recentSignatures) slot(identifier string) *atomic.Pointer[signedIdentifier] {
 	return &c.slots[maphash.String(c.seed, identifier)%recentSlots]
 }
@@ -40,10 +42,11 @@ func (c *recentSignatures) get(identifier string) (string, bool) {
 }
 
 // put remembers identifier's signature. Identifiers longer than any Kit
-// accepts (Kit.Sign takes any string) are not remembered.
+// accepts (Kit.Sign takes any string) are not remembered; a copy is kept, so
+// a short identifier cut from a large string does not keep that alive.
 func (c *recentSignatures) put(identifier, signature string) {
 	if len(identifier) > maxIdentifierCeiling {
 		return
 	}
-	c.slot(identifier).Store(&signedIdentifier{identifier, signature})
+	c.slot(identifier).Store(&signedIdentifier{strings.Clone(identifier), signature})
 }
