@@ -137,11 +137,17 @@ func (h *harness) calls(ctx context.Context) []call {
 // authCalls returns the parameters of every authenticateUser call.
 func (h *harness) authCalls(ctx context.Context) []map[string]string {
 	h.t.Helper()
+	return h.callsNamed(ctx, "authenticateUser")
+}
+
+// callsNamed returns the parameters of every call of the Web API call named.
+func (h *harness) callsNamed(ctx context.Context, named string) []map[string]string {
+	h.t.Helper()
 	var out []map[string]string
 	for _, c := range h.calls(ctx) {
 		var name string
 		require.NoError(h.t, json.Unmarshal(c[0], &name))
-		if name != "authenticateUser" {
+		if name != named {
 			continue
 		}
 		var params map[string]string
@@ -296,6 +302,10 @@ func TestBrowserHostileIdentifiers(t *testing.T) {
 			require.Len(t, auth, 1)
 			assert.Equal(t, id, auth[0]["email"], "the identifier reaches prefinery() unchanged")
 			assert.Equal(t, sign(id), auth[0]["signature"])
+			referral := h.callsNamed(ctx, "embedReferralPage")
+			require.Len(t, referral, 1)
+			assert.Equal(t, map[string]string{"dom_id": "referrals", "email": id, "signature": sign(id)}, referral[0],
+				"the referral page's call carries the same identifier, unchanged")
 			pwned, err := chromedp.Run(ctx, chromedp.Evaluate[*int](`window.pwned`))
 			require.NoError(t, err)
 			assert.Nil(t, pwned, "nothing else ran")
