@@ -82,7 +82,7 @@ func TestRotate(t *testing.T) {
 	assert.ErrorIs(t, err, ErrInvalidSecret)
 	assert.Equal(t, before, kit.Sign("a@b.c"), "a refused rotation keeps the old secret")
 	require.NoError(t, kit.Rotate(mustSecret(vendorSecretText)))
-	assert.Equal(t, mustSecret(vendorSecretText).sign("a@b.c"), kit.Sign("a@b.c"))
+	assert.Equal(t, mustSecret(vendorSecretText).key.Sign("a@b.c"), kit.Sign("a@b.c"))
 }
 
 func TestParseCacheControl(t *testing.T) {
@@ -122,7 +122,7 @@ func TestNewReadsTheSecretFromTheEnvironment(t *testing.T) {
 	t.Setenv("PREFINERY_IDENTITY_SECRET", testSecretText)
 	kit, err := New(Config{Sessions: scs.New(), EndpointOnly: true})
 	require.NoError(t, err)
-	assert.Equal(t, testSecret.sign("a@b.c"), kit.Sign("a@b.c"))
+	assert.Equal(t, testSecret.key.Sign("a@b.c"), kit.Sign("a@b.c"))
 	t.Setenv("PREFINERY_IDENTITY_SECRET", testSecretText+"\n")
 	_, err = New(Config{Sessions: scs.New(), EndpointOnly: true})
 	assert.ErrorIs(t, err, ErrInvalidSecret)

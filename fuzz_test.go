@@ -32,15 +32,15 @@ func FuzzSign(f *testing.F) {
 		mac := hmac.New(sha256.New, []byte(secret))
 		mac.Write([]byte(identifier))
 		want := hex.EncodeToString(mac.Sum(nil))
-		s := newSecret(secret)
+		s := uncheckedSecret(secret)
 		for _, round := range []string{"first", "remembered"} {
-			if got := s.sign(identifier); got != want {
+			if got := s.key.Sign(identifier); got != want {
 				t.Fatalf("sign(%q) under %d-byte secret, %s = %s, want %s", identifier, len(secret), round, got, want)
 			}
 		}
 		// One secret across all inputs: its remembered signatures fill up
 		// and evict, and must still answer each identifier with its own.
-		if got := fuzzSharedSecret.sign(identifier); got != naiveSign(vendorSecretText, identifier) {
+		if got := fuzzSharedSecret.key.Sign(identifier); got != naiveSign(vendorSecretText, identifier) {
 			t.Fatalf("shared secret: sign(%q) = %s", identifier, got)
 		}
 	})
@@ -49,7 +49,7 @@ func FuzzSign(f *testing.F) {
 // FuzzIdentityJSON: for any identifier and signature, MarshalJSON either
 // refuses, or writes printable ASCII JSON that decodes to exactly the identity.
 func FuzzIdentityJSON(f *testing.F) {
-	sig := mustSecret(vendorSecretText).sign("user@example.com")
+	sig := mustSecret(vendorSecretText).key.Sign("user@example.com")
 	f.Add("user@example.com", sig)
 	f.Add("Ё\"});document.title='X';//@example.com", sig)
 	f.Add("👩\u2028</script>", "</script><script>alert(1)</script>")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/justinas/alice"
+	"github.com/prefinerykit/prefinery/internal/secret"
 	"github.com/stretchr/testify/require"
 )
 
@@ -188,3 +189,7 @@ func hijacker(t *testing.T) http.HandlerFunc {
 		_ = buf.Flush()
 	}
 }
+
+// uncheckedSecret wraps key without NewSecret's policy checks, for
+// known-answer vectors with short keys.
+func uncheckedSecret(key string) Secret { return Secret{key: secret.New(key)} }

@@ -121,5 +121,5 @@ func (k *Kit) Sign(identifier string) string {
 	if k.onSign != nil {
 		k.onSign()
 	}
-	return k.secret.Load().sign(identifier)
+	return k.secret.Load().key.Sign(identifier)
 }

@@ -277,13 +277,13 @@ func TestTwoKitsKeepTheirOwnIdentities(t *testing.T) {
 	require.Equal(t, http.StatusOK, app.post(c, "/login"))
 
 	_, _, body := app.get(c, "/a")
-	assert.Equal(t, "ann@example.com|"+testSecret.sign("ann@example.com"), body)
+	assert.Equal(t, "ann@example.com|"+testSecret.key.Sign("ann@example.com"), body)
 	_, _, body = app.get(c, "/b")
-	assert.Equal(t, "REFB42|"+mustSecret(vendorSecretText).sign("REFB42"), body)
+	assert.Equal(t, "REFB42|"+mustSecret(vendorSecretText).key.Sign("REFB42"), body)
 	_, _, body = app.get(c, "/a/identity")
-	assert.JSONEq(t, `{"email":"ann@example.com","signature":"`+testSecret.sign("ann@example.com")+`"}`, body)
+	assert.JSONEq(t, `{"email":"ann@example.com","signature":"`+testSecret.key.Sign("ann@example.com")+`"}`, body)
 	_, _, body = app.get(c, "/b/identity")
-	assert.JSONEq(t, `{"referral_code":"REFB42","signature":"`+mustSecret(vendorSecretText).sign("REFB42")+`"}`, body)
+	assert.JSONEq(t, `{"referral_code":"REFB42","signature":"`+mustSecret(vendorSecretText).key.Sign("REFB42")+`"}`, body)
 
 	// Kit A's identity is invisible to a request that only passed kit B.
 	onlyB := kitB.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

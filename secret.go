@@ -1,17 +1,13 @@
 package prefinery
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"hash"
-	"hash/maphash"
 	"log/slog"
 	"os"
-	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/prefinerykit/prefinery/internal/secret"
 )
 
 // minSecretLength is the shortest secret accepted, in bytes. Prefinery's
@@ -23,7 +19,8 @@ const redacted = "[redacted]"
 
 // Secret holds a Prefinery secret: the project's Identity Verification Secret
 // (and, for webhooks, its signing secret). Make one with [NewSecret],
-// [SecretFromEnv] or [SecretFromFile]; the zero value is "no secret".
+// [SecretFromEnv] or [SecretFromFile]; the zero value is "no secret", which
+// every function taking a Secret refuses with an error.
 //
 // The key material sits behind a pointer, so no printed form of a Secret — or
 // of a Config or Kit holding one, directly or in an unexported field of the
@@ -31,22 +28,14 @@ const redacted = "[redacted]"
 // print "[redacted]" or an address. A Secret is immutable and safe for
 // concurrent use.
 type Secret struct {
-	key *secretKey
+	key *secret.Key
 }
 
-// secretKey is the key material: a pool of HMAC-SHA256 states keyed with it.
-// crypto/hmac keeps the keyed pad states, so Reset makes a state ready to sign
-// again without rehashing the key. recent remembers the last identifiers
-// signed with it; a new secret starts with none.
-type secretKey struct {
-	macs   sync.Pool // of *macState
-	recent recentSignatures
-}
-
-type macState struct {
-	h   hash.Hash
-	in  []byte // the message, copied so Write needs no conversion
-	sum [sha256.Size]byte
+func init() {
+	secret.Of = func(v any) *secret.Key {
+		s, _ := v.(Secret)
+		return s.key
+	}
 }
 
 // NewSecret checks secret and wraps it. It is for tests and for apps that load
@@ -55,20 +44,11 @@ type macState struct {
 // starts or ends with whitespace (a newline left by echo, a pasted space) is
 // refused with an error wrapping [ErrInvalidSecret] that names the problem and
 // never contains the value.
-func NewSecret(secret string) (Secret, error) {
-	if problem := secretProblem(secret); problem != "" {
+func NewSecret(value string) (Secret, error) {
+	if problem := secretProblem(value); problem != "" {
 		return Secret{}, fmt.Errorf("%w: %s; copy it again from Prefinery's project settings", ErrInvalidSecret, problem)
 	}
-	return newSecret(secret), nil
-}
-
-// newSecret wraps key without the policy checks (known-answer tests use
-// RFC-style short keys).
-func newSecret(key string) Secret {
-	b := []byte(key)
-	k := &secretKey{recent: recentSignatures{seed: maphash.MakeSeed()}}
-	k.macs.New = func() any { return &macState{h: hmac.New(sha256.New, b)} }
-	return Secret{key: k}
+	return Secret{key: secret.New(value)}, nil
 }
 
 // secretProblem says what is wrong with a secret, without quoting it.
@@ -134,44 +114,6 @@ func SecretFromFile(path string) (Secret, error) {
 
 // isZero reports whether s holds no secret.
 func (s Secret) isZero() bool { return s.key == nil }
-
-// sign returns the lowercase hex HMAC-SHA256 of message under s, from the
-// recent signatures when message was signed lately.
-func (s Secret) sign(message string) string {
-	if sig, ok := s.key.recent.get(message); ok {
-		return sig
-	}
-	sig := s.hmacHex(message)
-	s.key.recent.put(message, sig)
-	return sig
-}
-
-// hmacHex computes the lowercase hex HMAC-SHA256 of message under s.
-func (s Secret) hmacHex(message string) string {
-	var sum [sha256.Size]byte
-	var out [2 * sha256.Size]byte
-	s.mac(&sum, nil, message)
-	hex.Encode(out[:], sum[:])
-	return string(out[:])
-}
-
-// mac writes the HMAC-SHA256 of the prefix strings followed by body under s
-// into sum. The strings are copied into the state's buffer (Write takes
-// bytes); body is hashed in place.
-func (s Secret) mac(sum *[sha256.Size]byte, body []byte, prefix ...string) {
-	m := s.key.macs.Get().(*macState)
-	m.h.Reset()
-	m.in = m.in[:0]
-	for _, p := range prefix {
-		m.in = append(m.in, p...)
-	}
-	m.h.Write(m.in)
-	m.h.Write(body)
-	copy(sum[:], m.h.Sum(m.sum[:0]))
-	if cap(m.in) <= 64<<10 { // do not keep a huge message's buffer alive
-		s.key.macs.Put(m)
-	}
-}
 
 // String returns "[redacted]".
 func (s Secret) String() string { return redacted }

@@ -42,8 +42,8 @@ func TestSignVectors(t *testing.T) {
 		require.NoError(t, err)
 		i, err := strconv.Atoi(fields[1])
 		require.NoError(t, err)
-		secret := newSecret(inputs.Secrets[s]) // "secret" is below the policy minimum
-		assert.Equal(t, fields[2], secret.sign(inputs.Identifiers[i]), "secret %d, identifier %d", s, i)
+		secret := uncheckedSecret(inputs.Secrets[s]) // "secret" is below the policy minimum
+		assert.Equal(t, fields[2], secret.key.Sign(inputs.Identifiers[i]), "secret %d, identifier %d", s, i)
 		lines++
 	}
 	require.NoError(t, sc.Err())
@@ -51,7 +51,7 @@ func TestSignVectors(t *testing.T) {
 }
 
 func TestKnownAnswer(t *testing.T) {
-	assert.Equal(t, "aa747c502a898200f9e4fa21bac68136f886a0e27aec70ba06daf2e2a5cb5597", newSecret("secret").sign("Message"))
+	assert.Equal(t, "aa747c502a898200f9e4fa21bac68136f886a0e27aec70ba06daf2e2a5cb5597", uncheckedSecret("secret").key.Sign("Message"))
 }
 
 func TestNewSecretRefusesUnusableSecrets(t *testing.T) {
@@ -89,11 +89,11 @@ func TestNewSecretKeepsInnerBytes(t *testing.T) {
 	require.NoError(t, err)
 	mac := hmac.New(sha256.New, []byte("inner space "+vendorSecretText))
 	mac.Write([]byte("a@b.c"))
-	assert.Equal(t, hex.EncodeToString(mac.Sum(nil)), s.sign("a@b.c"), "the key is used byte for byte")
+	assert.Equal(t, hex.EncodeToString(mac.Sum(nil)), s.key.Sign("a@b.c"), "the key is used byte for byte")
 }
 
 func TestSignIsLowercaseHex(t *testing.T) {
-	sig := mustSecret(vendorSecretText).sign("user@example.com")
+	sig := mustSecret(vendorSecretText).key.Sign("user@example.com")
 	assert.True(t, isSignature(sig), "64 lowercase hex characters: %q", sig)
 }
 
@@ -106,7 +106,7 @@ func TestSecretConcurrentUse(t *testing.T) {
 				id := strconv.Itoa(g) + "-" + strconv.Itoa(i) + "@example.com" + strings.Repeat("x", i)
 				mac := hmac.New(sha256.New, []byte(vendorSecretText))
 				mac.Write([]byte(id))
-				if !assert.Equal(t, hex.EncodeToString(mac.Sum(nil)), s.sign(id)) {
+				if !assert.Equal(t, hex.EncodeToString(mac.Sum(nil)), s.key.Sign(id)) {
 					return
 				}
 			}
@@ -146,7 +146,7 @@ func TestSecretFromEnv(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, testSecret.sign("a@b.c"), got.sign("a@b.c"))
+			assert.Equal(t, testSecret.key.Sign("a@b.c"), got.key.Sign("a@b.c"))
 		})
 	}
 }
@@ -162,7 +162,7 @@ func TestSecretFromFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(private, []byte(testSecretText), 0o600))
 	got, err := SecretFromFile(private)
 	require.NoError(t, err)
-	assert.Equal(t, testSecret.sign("a@b.c"), got.sign("a@b.c"))
+	assert.Equal(t, testSecret.key.Sign("a@b.c"), got.key.Sign("a@b.c"))
 	assert.Empty(t, logs.String())
 
 	shared := filepath.Join(dir, "shared")
@@ -187,4 +187,15 @@ func TestSecretFromFile(t *testing.T) {
 
 	_, err = SecretFromFile(filepath.Join(dir, "missing"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// TestRecentSignaturesRotation: after Rotate, an identifier signed before is
+// signed with the new secret.
+func TestRecentSignaturesRotation(t *testing.T) {
+	kit := newTestKit(t)
+	const id = "rotating@example.com"
+	require.Equal(t, naiveSign(testSecretText, id), kit.Sign(id))
+	require.Equal(t, naiveSign(testSecretText, id), kit.Sign(id), "remembered")
+	require.NoError(t, kit.Rotate(mustSecret(vendorSecretText)))
+	assert.Equal(t, naiveSign(vendorSecretText, id), kit.Sign(id))
 }

@@ -120,7 +120,7 @@ func verifyWebhook(header string, body []byte, now time.Time, tolerance time.Dur
 	}
 	var want [sha256.Size]byte
 	for _, secret := range secrets {
-		secret.mac(&want, body, timestamp, ".")
+		secret.key.MAC(&want, body, timestamp, ".")
 		for _, got := range signatures[:n] {
 			if hmac.Equal(got[:], want[:]) {
 				return got, nil

@@ -47,7 +47,7 @@ func TestVerifyWebhookVendorFormat(t *testing.T) {
 	require.NoError(t, VerifyWebhook(two, []byte(body), now, 5*time.Minute, webhookSecret))
 	assert.Equal(t, signDelivery(webhookSecretText, 1612540400, body), func() string {
 		var sum [32]byte
-		webhookSecret.mac(&sum, []byte(body), "1612540400", ".")
+		webhookSecret.key.MAC(&sum, []byte(body), "1612540400", ".")
 		return hex.EncodeToString(sum[:])
 	}(), "the kit's HMAC equals the textbook one")
 }
