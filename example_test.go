@@ -1,7 +1,6 @@
 package prefinery_test
 
 import (
-	"context"
 	"fmt"
 	"html/template"
 	"io"
@@ -180,34 +179,3 @@ func get(c *http.Client, u string) string {
 	return string(b)
 }
 
-// Prefinery's webhooks: verify each delivery and hand the raw body to the
-// app, which queues the work and returns at once. A failure answers 429, so
-// Prefinery retries; only ErrUnsubscribe answers 410.
-func ExampleNewWebhookHandler() {
-	signing, err := prefinery.NewSecret("whsec-example-0123456789abcdef") // SecretFromEnv("PREFINERY_WEBHOOK_SECRET") in an app
-	if err != nil {
-		log.Fatal(err)
-	}
-	events := make(chan []byte, 100)
-	webhooks, err := prefinery.NewWebhookHandler(prefinery.WebhookConfig{
-		Secrets: []prefinery.Secret{signing},
-		Handle: func(ctx context.Context, body []byte) error {
-			select {
-			case events <- body: // work asynchronously; duplicates still need idempotent processing
-				return nil
-			case <-ctx.Done():
-				return ctx.Err() // 429: Prefinery retries
-			}
-		},
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("POST /webhooks/prefinery", webhooks)
-
-	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/webhooks/prefinery", strings.NewReader(`{}`)))
-	fmt.Println(rec.Code, strings.TrimSpace(rec.Body.String()))
-	// Output: 400 {"error":"missing or repeated signature header"}
-}

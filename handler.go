@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/prefinerykit/prefinery/internal/respond"
 )
 
 // IdentityHandler returns the handler of the identity endpoint, typically
@@ -28,12 +30,12 @@ func (k *Kit) IdentityHandler() http.Handler { return http.HandlerFunc(k.serveId
 func (k *Kit) serveIdentity(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeJSONError(w, r, http.StatusMethodNotAllowed, "method not allowed: use GET")
+		respond.Error(w, r, http.StatusMethodNotAllowed, "method not allowed: use GET")
 		return
 	}
 	if reason := k.crossSiteReason(r); reason != "" {
 		k.log.Debug("prefinery: identity endpoint refused a request", "reason", reason)
-		writeJSONError(w, r, http.StatusForbidden, "cross-site request refused")
+		respond.Error(w, r, http.StatusForbidden, "cross-site request refused")
 		return
 	}
 	k.checkWired(r)
@@ -41,22 +43,22 @@ func (k *Kit) serveIdentity(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, ErrNoSession):
 		k.log.Error("prefinery: the identity endpoint is misconfigured", "error", err)
-		writeJSONError(w, r, http.StatusInternalServerError, "server misconfigured")
+		respond.Error(w, r, http.StatusInternalServerError, "server misconfigured")
 		return
 	case err != nil: // the session store failed (logged where it happened)
-		writeJSONError(w, r, http.StatusInternalServerError, "internal server error")
+		respond.Error(w, r, http.StatusInternalServerError, "internal server error")
 		return
 	case !ok:
-		writeJSONError(w, r, http.StatusUnauthorized, "not signed in")
+		respond.Error(w, r, http.StatusUnauthorized, "not signed in")
 		return
 	}
 	body, err := id.MarshalJSON()
 	if err != nil { // unreachable for identities the kit attached: they are validated
 		k.log.Error("prefinery: the identity cannot be encoded", "kind", string(id.Kind))
-		writeJSONError(w, r, http.StatusInternalServerError, "internal server error")
+		respond.Error(w, r, http.StatusInternalServerError, "internal server error")
 		return
 	}
-	writeJSON(w, r, http.StatusOK, body)
+	respond.JSON(w, r, http.StatusOK, body)
 }
 
 // crossSiteReason applies the Fetch Metadata resource-isolation policy (and,
@@ -98,54 +100,4 @@ func (k *Kit) crossSiteReason(r *http.Request) string {
 		return "origin does not match host"
 	}
 	return ""
-}
-
-// corsHeaders are removed from every identity endpoint response, so that a
-// CORS middleware that reflects origins can never expose a signature.
-var corsHeaders = []string{
-	"Access-Control-Allow-Origin",
-	"Access-Control-Allow-Credentials",
-	"Access-Control-Allow-Headers",
-	"Access-Control-Allow-Methods",
-	"Access-Control-Expose-Headers",
-	"Access-Control-Max-Age",
-}
-
-// writeJSON writes a JSON response with the endpoint's protective headers.
-// HEAD requests get the headers without the body.
-func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) {
-	h := w.Header()
-	for _, name := range corsHeaders {
-		h.Del(name)
-	}
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	if !hasVaryCookie(h) {
-		h.Add("Vary", "Cookie")
-	}
-	h.Del("Content-Length")
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
-	}
-}
-
-// writeJSONError writes {"error": message}; message is a constant of the kit,
-// never request data.
-func writeJSONError(w http.ResponseWriter, r *http.Request, status int, message string) {
-	writeJSON(w, r, status, []byte(`{"error":"`+message+`"}`+"\n"))
-}
-
-// hasVaryCookie reports whether Vary already lists Cookie (scs adds it).
-func hasVaryCookie(h http.Header) bool {
-	for _, v := range h["Vary"] {
-		for part := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(part), "Cookie") {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -43,6 +43,7 @@ import (
 	"github.com/prefinerykit/prefinery"
 	"github.com/prefinerykit/prefinery/prefinerytempl"
 	"github.com/prefinerykit/prefinery/standin"
+	"github.com/prefinerykit/prefinery/webhook"
 	"github.com/a-h/templ"
 )
 
@@ -55,6 +56,7 @@ var (
 	_ = redis.DialURL
 	_ = alice.New
 	_ = standin.New
+	_ = webhook.NewHandler
 	_ = chi.NewRouter
 	_ = gorillamux.NewRouter
 	_ = echo.New

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/prefinerykit/prefinery/internal/respond"
 )
 
 // scsNoSessionPanic is the prefix of the panic scs raises when a context
@@ -178,5 +179,5 @@ func (k *Kit) setRequestIdentifier(ctx context.Context, identifier string) *sign
 func (k *Kit) SessionErrorFunc(w http.ResponseWriter, r *http.Request, err error) {
 	k.log.Error("prefinery: session store failed; answering 500",
 		slog.String("method", r.Method), slog.Any("error", err))
-	writeJSONError(w, r, http.StatusInternalServerError, "internal server error")
+	respond.Error(w, r, http.StatusInternalServerError, "internal server error")
 }

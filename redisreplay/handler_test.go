@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/webhook"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -32,7 +33,7 @@ func TestWebhookHandlerOnRedis(t *testing.T) {
 	var calls atomic.Int64
 	var instances []*httptest.Server
 	for range 2 {
-		h, err := prefinery.NewWebhookHandler(prefinery.WebhookConfig{
+		h, err := webhook.NewHandler(webhook.Config{
 			Secrets: []prefinery.Secret{secret},
 			Replays: New(pool),
 			Handle:  func(context.Context, []byte) error { calls.Add(1); return nil },

@@ -1,8 +1,8 @@
-// Package redisreplay is a Redis-backed prefinery.ReplayStore, for webhook
+// Package redisreplay is a Redis-backed webhook.ReplayStore, for webhook
 // handlers running as several instances: each delivery is processed by one of
 // them, once. It uses the same redigo pool as scs's redisstore:
 //
-//	webhooks, err := prefinery.NewWebhookHandler(prefinery.WebhookConfig{
+//	webhooks, err := webhook.NewHandler(webhook.Config{
 //		Handle:  handle,
 //		Replays: redisreplay.New(pool),
 //	})

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/gomodule/redigo/redis"
-	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/webhook"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -79,7 +79,7 @@ func (r *redisServer) pool() *redis.Pool {
 	}}
 }
 
-var _ prefinery.ReplayStore = (*Store)(nil)
+var _ webhook.ReplayStore = (*Store)(nil)
 
 func TestReserveRelease(t *testing.T) {
 	r := startRedis(t)

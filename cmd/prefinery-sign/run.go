@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 	"unicode"
 
 	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/internal/secret"
 )
 
 // Exit codes.
@@ -95,18 +95,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 		return exitUsage
 	}
 
-	kit, err := loadKit(*secretFile, lookupEnv, stderr)
+	s, err := loadSecret(*secretFile, secretEnv, "copied from Prefinery's project settings", lookupEnv, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "prefinery-sign:", err)
 		return exitUsage
 	}
+	key := secret.Of(s) // the kit's own signing code, without a Kit
 
 	if *verify != "" {
 		if fs.NArg() != 1 || fs.Arg(0) == "-" {
 			fmt.Fprintln(stderr, "prefinery-sign: -verify takes exactly one IDENTIFIER argument")
 			return exitUsage
 		}
-		return verifyOne(kit, kind, *verify, fs.Arg(0), stdout, stderr)
+		return verifyOne(key, kind, *verify, fs.Arg(0), stdout, stderr)
 	}
 
 	identifiers := fs.Args()
@@ -122,7 +123,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 	defer out.Flush()
 	for _, identifier := range identifiers {
 		warn(stderr, kind, identifier)
-		id := prefinery.Identity{Kind: kind, Value: identifier, Signature: kit.Sign(identifier)}
+		id := prefinery.Identity{Kind: kind, Value: identifier, Signature: key.Sign(identifier)}
 		if !*asJSON {
 			fmt.Fprintf(out, "%s\t%s\n", identifier, id.Signature)
 			continue
@@ -139,61 +140,52 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 	return code
 }
 
-// loadKit reads the secret from the file or the environment and returns a
-// Kit used only to sign. Warnings from the kit (a group-readable secret file)
+// loadSecret reads the secret from the environment variable envName, or from
+// secretFile, with the kit's checks. Warnings (a group-readable secret file)
 // go to stderr.
-func loadKit(secretFile string, lookupEnv func(string) (string, bool), stderr io.Writer) (*prefinery.Kit, error) {
+func loadSecret(secretFile, envName, where string, lookupEnv func(string) (string, bool), stderr io.Writer) (prefinery.Secret, error) {
 	var (
-		secret prefinery.Secret
-		err    error
+		s   prefinery.Secret
+		err error
 	)
 	if secretFile != "" {
 		prev := slog.Default()
 		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, nil)))
-		secret, err = prefinery.SecretFromFile(secretFile)
+		s, err = prefinery.SecretFromFile(secretFile)
 		slog.SetDefault(prev)
 	} else {
-		v, ok := lookupEnv(secretEnv)
+		v, ok := lookupEnv(envName)
 		if !ok || v == "" {
-			return nil, fmt.Errorf("no secret: set %s (copied from Prefinery's project settings) or use -secret-file PATH", secretEnv)
+			return prefinery.Secret{}, fmt.Errorf("no secret: set %s (%s) or use -secret-file PATH", envName, where)
 		}
-		if secret, err = prefinery.NewSecret(v); err != nil {
-			err = fmt.Errorf("%s: %w", secretEnv, err)
+		if s, err = prefinery.NewSecret(v); err != nil {
+			err = fmt.Errorf("%s: %w", envName, err)
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return prefinery.New(prefinery.Config{EndpointOnly: true, Secret: secret, User: nobodySignedIn})
+	return s, err
 }
 
-// nobodySignedIn is the Kit's user lookup: the command signs outside any request.
-func nobodySignedIn(*http.Request) (string, bool) { return "", false }
-
-// signatureLength is the length of a hex-encoded HMAC-SHA256.
-const signatureLength = 64
-
 // matches reports whether signature (either hex case) is identifier's.
-func matches(kit *prefinery.Kit, identifier, signature string) bool {
-	return hmac.Equal([]byte(strings.ToLower(signature)), []byte(kit.Sign(identifier)))
+func matches(key *secret.Key, identifier, signature string) bool {
+	return hmac.Equal([]byte(strings.ToLower(signature)), []byte(key.Sign(identifier)))
 }
 
 // verifyOne checks signature and explains a mismatch.
-func verifyOne(kit *prefinery.Kit, kind prefinery.Kind, signature, identifier string, stdout, stderr io.Writer) int {
+func verifyOne(key *secret.Key, kind prefinery.Kind, signature, identifier string, stdout, stderr io.Writer) int {
 	warn(stderr, kind, identifier)
-	if matches(kit, identifier, signature) {
+	if matches(key, identifier, signature) {
 		fmt.Fprintln(stdout, "ok")
 		return exitOK
 	}
 	fmt.Fprintln(stdout, "mismatch")
 	fmt.Fprintf(stderr, "The signature is not %q's signature under this secret. Common causes:\n", identifier)
-	if len(signature) != signatureLength {
-		fmt.Fprintf(stderr, "  - it is %d characters long; a signature is %d hex characters\n", len(signature), signatureLength)
+	if len(signature) != secret.SignatureLength {
+		fmt.Fprintf(stderr, "  - it is %d characters long; a signature is %d hex characters\n", len(signature), secret.SignatureLength)
 	}
-	if t := strings.TrimSpace(identifier); t != identifier && t != "" && matches(kit, t, signature) {
+	if t := strings.TrimSpace(identifier); t != identifier && t != "" && matches(key, t, signature) {
 		fmt.Fprintf(stderr, "  - it IS the signature of %q: the identifier differs only in surrounding whitespace\n", t)
 	}
-	if l := strings.ToLower(identifier); l != identifier && matches(kit, l, signature) {
+	if l := strings.ToLower(identifier); l != identifier && matches(key, l, signature) {
 		fmt.Fprintf(stderr, "  - it IS the signature of %q: the identifier differs only in letter case\n", l)
 	}
 	fmt.Fprintln(stderr, "  - whitespace or letter case in the identifier differs from what was signed (the kit signs bytes exactly)")

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/webhook"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -182,7 +183,7 @@ func TestRunWebhook(t *testing.T) {
 
 	// -post sends a delivery the kit's own handler accepts.
 	var got []byte
-	handler, err := prefinery.NewWebhookHandler(prefinery.WebhookConfig{
+	handler, err := webhook.NewHandler(webhook.Config{
 		Secrets: []prefinery.Secret{mustSecret(t, secret)},
 		Handle:  func(_ context.Context, body []byte) error { got = body; return nil },
 	})

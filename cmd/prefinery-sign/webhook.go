@@ -2,23 +2,18 @@ package main
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/webhook"
 )
 
 const webhookSecretEnv = "PREFINERY_WEBHOOK_SECRET"
@@ -72,23 +67,18 @@ func runWebhook(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup
 		fmt.Fprintln(stderr, "prefinery-sign webhook: reading the payload:", err)
 		return exitUsage
 	}
-	secretText, err := webhookSecretText(*secretFile, lookupEnv, stderr)
+	signing, err := loadSecret(*secretFile, webhookSecretEnv, "Prefinery: Integrations > Webhooks", lookupEnv, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "prefinery-sign webhook:", err)
 		return exitUsage
 	}
-	if *ts == 0 {
-		*ts = time.Now().Unix()
+	at := time.Now()
+	if *ts != 0 {
+		at = time.Unix(*ts, 0)
 	}
-	timestamp := strconv.FormatInt(*ts, 10)
-	mac := hmac.New(sha256.New, []byte(secretText))
-	mac.Write([]byte(timestamp + "."))
-	mac.Write(body)
-	header := "t=" + timestamp + ",v1=" + hex.EncodeToString(mac.Sum(nil))
-	// Check it with the kit's own verifier, as a handler would.
-	secret, _ := prefinery.NewSecret(secretText)
-	if err := prefinery.VerifyWebhook(header, body, time.Unix(*ts, 0), time.Minute, secret); err != nil {
-		fmt.Fprintln(stderr, "prefinery-sign webhook: the kit does not verify its own signature:", err)
+	header, err := webhook.Sign(signing, at, body)
+	if err != nil {
+		fmt.Fprintln(stderr, "prefinery-sign webhook:", err)
 		return exitUsage
 	}
 	if *post == "" {
@@ -118,33 +108,6 @@ func runWebhook(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup
 		return exitMismatch
 	}
 	return exitOK
-}
-
-// webhookSecretText reads the signing secret, with the kit's rules.
-func webhookSecretText(secretFile string, lookupEnv func(string) (string, bool), stderr io.Writer) (string, error) {
-	var b []byte
-	if secretFile != "" {
-		prev := slog.Default()
-		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, nil)))
-		_, err := prefinery.SecretFromFile(secretFile) // the checks and the permission warning
-		slog.SetDefault(prev)
-		if err != nil {
-			return "", err
-		}
-		if b, err = os.ReadFile(secretFile); err != nil {
-			return "", err
-		}
-	} else {
-		v, ok := lookupEnv(webhookSecretEnv)
-		if !ok || v == "" {
-			return "", fmt.Errorf("no secret: set %s (Prefinery: Integrations > Webhooks) or use -secret-file PATH", webhookSecretEnv)
-		}
-		if _, err := prefinery.NewSecret(v); err != nil {
-			return "", fmt.Errorf("%s: %w", webhookSecretEnv, err)
-		}
-		b = []byte(v)
-	}
-	return string(b), nil
 }
 
 // checkLocalURL accepts http(s) URLs on this machine only: the tool sends

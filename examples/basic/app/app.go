@@ -19,6 +19,7 @@ import (
 	"github.com/justinas/alice"
 	"github.com/prefinerykit/prefinery"
 	"github.com/prefinerykit/prefinery/standin"
+	"github.com/prefinerykit/prefinery/webhook"
 )
 
 //go:embed templates/*.html
@@ -118,8 +119,8 @@ func New(opts Options) (*App, error) {
 			widget.SendWebhooks("/webhooks/prefinery", DemoWebhookSecret)
 		}
 	}
-	webhooks, err := prefinery.NewWebhookHandler(prefinery.WebhookConfig{
-		Secrets: []prefinery.Secret{webhookSecret}, Handle: s.events.add, ErrorLog: logger,
+	webhooks, err := webhook.NewHandler(webhook.Config{
+		Secrets: []prefinery.Secret{webhookSecret}, Handle: s.events.add, Logger: logger,
 	})
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package prefinery
+package webhook
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/internal/secret"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -39,15 +42,15 @@ func TestVerifyWebhookVendorFormat(t *testing.T) {
 	now := time.Unix(1612540400, 0)
 	body := `{"event":"tester_created"}`
 	header := "t=1612540400,v1=" + signDelivery(webhookSecretText, 1612540400, body)
-	require.NoError(t, VerifyWebhook(header, []byte(body), now, 5*time.Minute, webhookSecret))
+	require.NoError(t, Verify(header, []byte(body), now, 5*time.Minute, webhookSecret))
 	// A rotation: either secret verifies; several v1 entries, any may match.
 	old := mustSecret("whsec-old-0123456789abcdefghij")
-	require.NoError(t, VerifyWebhook(header, []byte(body), now, 5*time.Minute, old, webhookSecret))
+	require.NoError(t, Verify(header, []byte(body), now, 5*time.Minute, old, webhookSecret))
 	two := "t=1612540400,v1=" + strings.Repeat("0", 64) + ",v1=" + signDelivery(webhookSecretText, 1612540400, body)
-	require.NoError(t, VerifyWebhook(two, []byte(body), now, 5*time.Minute, webhookSecret))
+	require.NoError(t, Verify(two, []byte(body), now, 5*time.Minute, webhookSecret))
 	assert.Equal(t, signDelivery(webhookSecretText, 1612540400, body), func() string {
 		var sum [32]byte
-		webhookSecret.key.MAC(&sum, []byte(body), "1612540400", ".")
+		secret.Of(webhookSecret).MAC(&sum, []byte(body), "1612540400", ".")
 		return hex.EncodeToString(sum[:])
 	}(), "the kit's HMAC equals the textbook one")
 }
@@ -77,28 +80,29 @@ func TestVerifyWebhookRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := VerifyWebhook(tt.header, []byte(tt.body), now, 5*time.Minute, webhookSecret)
+			err := Verify(tt.header, []byte(tt.body), now, 5*time.Minute, webhookSecret)
 			require.Error(t, err)
-			assert.ErrorIs(t, err, ErrInvalidWebhook)
+			assert.ErrorIs(t, err, ErrInvalid)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotContains(t, err.Error(), webhookSecretText[:10])
 			assert.NotContains(t, err.Error(), "tester_applied", "the body is never in an error")
 		})
 	}
-	assert.ErrorIs(t, VerifyWebhook("t=1,v1="+good, nil, now, time.Minute), ErrInvalidWebhook, "no secrets")
+	assert.ErrorIs(t, Verify("t=1,v1="+good, nil, now, time.Minute), ErrInvalid, "no secrets")
 }
 
 // webhookServer runs a handler whose clock is now, over a real server.
-func webhookServer(t *testing.T, cfg WebhookConfig, now time.Time) (*httptest.Server, *syncBuffer) {
+func webhookServer(t *testing.T, cfg Config, now time.Time) (*httptest.Server, *syncBuffer) {
 	t.Helper()
 	logger, logs := testLogger()
-	cfg.ErrorLog = logger
+	cfg.Logger = logger
 	if cfg.Secrets == nil {
-		cfg.Secrets = []Secret{webhookSecret}
+		cfg.Secrets = []prefinery.Secret{webhookSecret}
 	}
-	h, err := NewWebhookHandler(cfg)
+	h, err := NewHandler(cfg)
 	require.NoError(t, err)
-	h.(*webhookHandler).now = func() time.Time { return now }
+	testHookNow = func() time.Time { return now }
+	t.Cleanup(func() { testHookNow = nil })
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv, logs
@@ -136,7 +140,7 @@ func TestWebhookHandlerAcknowledges(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, logs := webhookServer(t, WebhookConfig{Handle: tt.handle, Budget: 50 * time.Millisecond}, now)
+			srv, logs := webhookServer(t, Config{Handle: tt.handle, Budget: 50 * time.Millisecond}, now)
 			status, body := deliver(t, srv.URL, ts, `{"event":"reward_earned"}`, "")
 			assert.Equal(t, tt.want, status, body)
 			assert.NotContains(t, logs.String(), "reward_earned", "the body is never logged")
@@ -147,7 +151,7 @@ func TestWebhookHandlerAcknowledges(t *testing.T) {
 func TestWebhookHandlerRefuses(t *testing.T) {
 	const ts = 1700000000
 	var calls atomic.Int64
-	srv, logs := webhookServer(t, WebhookConfig{MaxBody: 1024, Handle: func(context.Context, []byte) error { calls.Add(1); return nil }}, time.Unix(ts, 0))
+	srv, logs := webhookServer(t, Config{MaxBody: 1024, Handle: func(context.Context, []byte) error { calls.Add(1); return nil }}, time.Unix(ts, 0))
 	status, body := deliver(t, srv.URL, ts, "{}", "t=1,v1="+strings.Repeat("a", 64))
 	assert.Equal(t, http.StatusUnauthorized, status)
 	assert.JSONEq(t, `{"error":"signature not verified"}`, body)
@@ -184,7 +188,7 @@ func TestWebhookReplays(t *testing.T) {
 	var calls atomic.Int64
 	fail := atomic.Bool{}
 	fail.Store(true)
-	srv, _ := webhookServer(t, WebhookConfig{Handle: func(context.Context, []byte) error {
+	srv, _ := webhookServer(t, Config{Handle: func(context.Context, []byte) error {
 		calls.Add(1)
 		if fail.Load() {
 			return errors.New("not yet")
@@ -210,7 +214,7 @@ func TestWebhookConcurrentDeliveries(t *testing.T) {
 	const ts = 1700000000
 	var mu sync.Mutex
 	seen := map[string]int{}
-	srv, _ := webhookServer(t, WebhookConfig{Handle: func(_ context.Context, body []byte) error {
+	srv, _ := webhookServer(t, Config{Handle: func(_ context.Context, body []byte) error {
 		mu.Lock()
 		seen[string(body)]++
 		mu.Unlock()
@@ -232,33 +236,33 @@ func TestWebhookConcurrentDeliveries(t *testing.T) {
 	}
 }
 
-func TestNewWebhookHandlerValidates(t *testing.T) {
+func TestNewHandlerValidates(t *testing.T) {
 	ok := func(context.Context, []byte) error { return nil }
-	for _, cfg := range []WebhookConfig{
-		{Secrets: []Secret{webhookSecret}},
-		{Secrets: []Secret{{}}, Handle: ok},
-		{Secrets: []Secret{webhookSecret}, Handle: ok, Budget: 15 * time.Second},
-		{Secrets: []Secret{webhookSecret}, Handle: ok, MaxBody: -1},
+	for _, cfg := range []Config{
+		{Secrets: []prefinery.Secret{webhookSecret}},
+		{Secrets: []prefinery.Secret{{}}, Handle: ok},
+		{Secrets: []prefinery.Secret{webhookSecret}, Handle: ok, Budget: 15 * time.Second},
+		{Secrets: []prefinery.Secret{webhookSecret}, Handle: ok, MaxBody: -1},
 		{Handle: ok}, // no secret, none in the environment
 	} {
-		_, err := NewWebhookHandler(cfg)
-		assert.ErrorIs(t, err, ErrInvalidConfig)
+		_, err := NewHandler(cfg)
+		assert.ErrorIs(t, err, prefinery.ErrInvalidConfig)
 	}
 }
 
 // FuzzVerifyWebhook: any header and body is refused or verified without
 // panicking, and only the genuine signature verifies.
-func FuzzVerifyWebhook(f *testing.F) {
+func FuzzVerify(f *testing.F) {
 	f.Add("t=1612540400,v1=4c3cec7b", []byte("{}"))
 	f.Add("t=1,t=2,v0=00,v1=", []byte(""))
 	f.Add(",,,=,t==", []byte("x"))
 	now := time.Unix(1700000000, 0)
 	f.Fuzz(func(t *testing.T, header string, body []byte) {
-		if VerifyWebhook(header, body, now, time.Hour, webhookSecret) == nil {
+		if Verify(header, body, now, time.Hour, webhookSecret) == nil {
 			t.Fatalf("verified a forged header %q", header)
 		}
 		genuine := "t=1700000000,v1=" + signDelivery(webhookSecretText, 1700000000, string(body))
-		if err := VerifyWebhook(genuine, body, now, time.Hour, webhookSecret); err != nil {
+		if err := Verify(genuine, body, now, time.Hour, webhookSecret); err != nil {
 			t.Fatalf("genuine delivery refused: %v", err)
 		}
 	})
@@ -284,7 +288,7 @@ func BenchmarkWebhook(b *testing.B) {
 	b.Run("VerifyWebhook", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := VerifyWebhook(header, body, now, time.Minute, webhookSecret); err != nil {
+			if err := Verify(header, body, now, time.Minute, webhookSecret); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -294,7 +298,7 @@ func BenchmarkWebhook(b *testing.B) {
 // TestWebhookVectors checks verification against webhook signatures computed
 // in Node, Python, Ruby and PHP (testdata/vectors/generate.sh).
 func TestWebhookVectors(t *testing.T) {
-	raw, err := os.ReadFile("testdata/vectors/webhook-inputs.json")
+	raw, err := os.ReadFile("../testdata/vectors/webhook-inputs.json")
 	require.NoError(t, err)
 	var inputs struct {
 		Secrets    []string `json:"secrets"`
@@ -302,7 +306,7 @@ func TestWebhookVectors(t *testing.T) {
 		Bodies     []string `json:"bodies"`
 	}
 	require.NoError(t, json.Unmarshal(raw, &inputs))
-	expected, err := os.ReadFile("testdata/vectors/webhook-expected.tsv")
+	expected, err := os.ReadFile("../testdata/vectors/webhook-expected.tsv")
 	require.NoError(t, err)
 	lines := strings.Split(strings.TrimSpace(string(expected)), "\n")
 	require.Len(t, lines, len(inputs.Secrets)*len(inputs.Timestamps)*len(inputs.Bodies))
@@ -315,6 +319,67 @@ func TestWebhookVectors(t *testing.T) {
 		ts, err := strconv.ParseInt(inputs.Timestamps[ti], 10, 64)
 		require.NoError(t, err)
 		header := "t=" + inputs.Timestamps[ti] + ",v1=" + f[3]
-		assert.NoError(t, VerifyWebhook(header, []byte(inputs.Bodies[b]), time.Unix(ts, 0), time.Minute, mustSecret(inputs.Secrets[s])), line)
+		assert.NoError(t, Verify(header, []byte(inputs.Bodies[b]), time.Unix(ts, 0), time.Minute, mustSecret(inputs.Secrets[s])), line)
 	}
+}
+
+// mustSecret wraps a test secret, panicking on a bad constant.
+func mustSecret(s string) prefinery.Secret {
+	secret, err := prefinery.NewSecret(s)
+	if err != nil {
+		panic(err)
+	}
+	return secret
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testLogger returns a JSON slog logger writing into a buffer.
+func testLogger() (*slog.Logger, *syncBuffer) {
+	buf := &syncBuffer{}
+	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
+}
+
+// TestSignVerifies: Sign writes the header Prefinery sends (the textbook
+// HMAC), and Verify accepts it.
+func TestSignVerifies(t *testing.T) {
+	at := time.Unix(1700000000, 0)
+	body := []byte(`{"event":"tester_created"}`)
+	header, err := Sign(webhookSecret, at, body)
+	require.NoError(t, err)
+	assert.Equal(t, "t=1700000000,v1="+signDelivery(webhookSecretText, 1700000000, string(body)), header)
+	assert.NoError(t, Verify(header, body, at, time.Minute, webhookSecret))
+}
+
+// TestZeroSecretRefused: a zero Secret (what NewSecret returns beside its
+// error) is refused with an error everywhere, never a nil dereference.
+func TestZeroSecretRefused(t *testing.T) {
+	var zero prefinery.Secret
+	at := time.Unix(1700000000, 0)
+	body := []byte(`{}`)
+	header := "t=1700000000,v1=" + signDelivery(webhookSecretText, 1700000000, string(body))
+	assert.NotPanics(t, func() {
+		assert.ErrorIs(t, Verify(header, body, at, time.Minute, zero), ErrInvalid)
+		assert.ErrorIs(t, Verify(header, body, at, time.Minute, webhookSecret, zero), ErrInvalid, "a zero Secret beside a good one")
+		_, err := Sign(zero, at, body)
+		assert.ErrorIs(t, err, prefinery.ErrInvalidSecret)
+		_, err = NewHandler(Config{Secrets: []prefinery.Secret{zero}, Handle: func(context.Context, []byte) error { return nil }})
+		assert.ErrorIs(t, err, prefinery.ErrInvalidConfig)
+	})
 }
