@@ -178,4 +178,3 @@ func get(c *http.Client, u string) string {
 	b, _ := io.ReadAll(res.Body)
 	return string(b)
 }
-
