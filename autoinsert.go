@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
+
+	"github.com/prefinerykit/prefinery/internal/csp"
+	"github.com/prefinerykit/prefinery/internal/htmlscan"
 )
 
 // autoInsertLimit is the largest HTML body, in bytes, AutoInsert holds to
@@ -30,11 +32,11 @@ const autoInsertLimit = 2 << 20
 // are dropped, since the body changes.
 func (k *Kit) insertSnippet(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodHead || (k.skip != nil && k.skip(r)) || k.loaderURL == "" {
+		if r.Method == http.MethodHead || (k.cfg.SkipAutoInsert != nil && k.cfg.SkipAutoInsert(r)) || k.cfg.WidgetURL == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		iw := &insertWriter{ResponseWriter: w, kit: k, scan: newMarkupScanner()}
+		iw := &insertWriter{ResponseWriter: w, kit: k, scan: htmlscan.New()}
 		iw.req = r.WithContext(context.WithValue(r.Context(), insertKey{}, iw))
 		next.ServeHTTP(iw, iw.req)
 		iw.finish()
@@ -73,7 +75,7 @@ type insertWriter struct {
 	state      int
 	status     int
 	headerSent bool // the header went out with a Flush
-	scan       *markupScanner
+	scan       *htmlscan.Scanner
 	held       []byte // the page from offset base on, not sent yet
 	base       int
 	stubTail   []byte // the last bytes scanned, to find a stub split across writes
@@ -105,14 +107,14 @@ func (iw *insertWriter) Write(p []byte) (int, error) {
 		iw.giveUp()
 		return iw.ResponseWriter.Write(p)
 	}
-	iw.scan.write(p)
+	iw.scan.Write(p)
 	iw.findStub(p)
 	iw.held = append(iw.held, p...)
 	return len(p), nil
 }
 
-// metaCSP is how a page sets a policy in markup (compared in lower case).
-const metaCSP = `http-equiv="content-security-policy"`
+// metaCSPAttribute is how a page sets a policy in markup (compared in lower case).
+const metaCSPAttribute = `http-equiv="content-security-policy"`
 
 // findStub looks for the queue stub, and for a <meta> CSP, in p and across
 // its boundary with the bytes written before it.
@@ -124,7 +126,7 @@ func (iw *insertWriter) findStub(p []byte) {
 	boundary := append(iw.stubTail, p[:min(len(p), overlap)]...)
 	iw.sawStub = iw.sawStub || containsStub(boundary) || containsStub(p)
 	if !iw.sawMetaCSP {
-		iw.sawMetaCSP = containsFold(boundary, metaCSP) || containsFold(p, metaCSP)
+		iw.sawMetaCSP = containsFold(boundary, metaCSPAttribute) || containsFold(p, metaCSPAttribute)
 	}
 	iw.stubTail = append(iw.stubTail[:0], boundary[len(boundary)-min(len(boundary), overlap):]...)
 }
@@ -152,7 +154,7 @@ func (iw *insertWriter) decide(first []byte) {
 // app's own, where the snippet belongs.
 func (iw *insertWriter) isAppPage(h http.Header) bool {
 	if iw.status != http.StatusOK || h.Get("Content-Encoding") != "" || h.Get("Content-Disposition") != "" ||
-		h.Get("Content-Range") != "" || cspSandboxes(h.Values("Content-Security-Policy")) {
+		h.Get("Content-Range") != "" || csp.Sandboxes(h) {
 		return false
 	}
 	if cl := h.Get("Content-Length"); cl != "" {
@@ -162,22 +164,6 @@ func (iw *insertWriter) isAppPage(h http.Header) bool {
 	}
 	mediaType, _, err := mime.ParseMediaType(h.Get("Content-Type"))
 	return err == nil && mediaType == "text/html"
-}
-
-// cspSandboxes reports whether a Content-Security-Policy sandboxes the page:
-// its scripts would run in an opaque origin, where a signature must not go.
-func cspSandboxes(policies []string) bool {
-	for _, policy := range policies {
-		for _, p := range strings.Split(policy, ",") { // several policies in one header
-			for directive := range strings.SplitSeq(p, ";") {
-				name, _, _ := strings.Cut(strings.TrimSpace(directive), " ")
-				if strings.EqualFold(name, "sandbox") {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }
 
 // giveUp sends what is held and passes the rest through untouched.
@@ -209,7 +195,7 @@ func (iw *insertWriter) Flush() {
 	}
 	if iw.state == buffering {
 		iw.sendHeader(true)
-		n := iw.scan.holdFrom() - iw.base
+		n := iw.scan.HoldFrom() - iw.base
 		if n > 0 {
 			_, _ = iw.ResponseWriter.Write(iw.held[:n])
 			iw.held, iw.base = iw.held[n:], iw.base+n
@@ -237,13 +223,11 @@ func (iw *insertWriter) finish() {
 	case passThrough:
 		return
 	}
-	if iw.sawMetaCSP && iw.kit.nonce == nil {
-		iw.kit.metaCSP.Do(func() {
-			iw.kit.log.Warn(`prefinery: a page sets its Content-Security-Policy in a <meta http-equiv="Content-Security-Policy"> tag, which the kit cannot add its nonce to; send the policy as a header instead`)
-		})
+	if iw.sawMetaCSP && iw.kit.cfg.Nonce == nil {
+		iw.kit.diag.report(metaCSP)
 	}
 	page, inserted := iw.held, false
-	if at := iw.scan.insertionPoint() - iw.base; at >= 0 && !iw.rendered.Load() && !iw.sawStub {
+	if at := iw.scan.InsertionPoint() - iw.base; at >= 0 && !iw.rendered.Load() && !iw.sawStub {
 		if snippet, err := iw.kit.embed(iw.req); err == nil {
 			page, inserted = slices.Insert(page, at, []byte(snippet)...), true
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/prefinerykit/prefinery/internal/secret"
 )
 
 // Benchmarks for BENCHMARKS.md. Compare the sub-benchmarks of one run:
@@ -134,7 +135,7 @@ func naiveMiddleware(sm *scs.SessionManager, secret string) func(http.Handler) h
 				next.ServeHTTP(w, r)
 				return
 			}
-			id := Identity{Kind: Email, Value: email, Signature: naiveSign(secret, email)}
+			id := Identity{Kind: KindEmail, Identifier: email, Signature: naiveSign(secret, email)}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bareKey{}, id)))
 		})
 	}
@@ -165,7 +166,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	}
 	ignore := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	read := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id, ok := kit.requestIdentity(r); !ok || len(id.Signature) != signatureLength {
+		if id, ok := kit.templateIdentity(r); !ok || len(id.Signature) != secret.SignatureLength {
 			b.Fatal("no identity")
 		}
 	})
@@ -220,7 +221,7 @@ func BenchmarkEmbed(b *testing.B) {
 			var r *http.Request
 			kit.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, req *http.Request) { r = req })).
 				ServeHTTP(&discardWriter{h: http.Header{}}, sessionRequest(b, sm, email))
-			kit.requestIdentity(r) // sign once up front: this measures rendering
+			kit.templateIdentity(r) // sign once up front: this measures rendering
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := kit.embed(r); err != nil {
@@ -261,7 +262,7 @@ func BenchmarkCall(b *testing.B) {
 	var r *http.Request
 	kit.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, req *http.Request) { r = req })).
 		ServeHTTP(&discardWriter{h: http.Header{}}, sessionRequest(b, sm, benchEmail))
-	kit.requestIdentity(r) // sign once up front: this measures rendering
+	kit.templateIdentity(r) // sign once up front: this measures rendering
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := kit.embedReferralPage(r, "referrals"); err != nil {
@@ -281,6 +282,6 @@ func BenchmarkAmendCSP(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' fonts.googleapis.com; font-src fonts.gstatic.com")
-		kit.amendCSP(h, "AAAAAAAAAAAAAAAAAAAAAA")
+		kit.csp.Amend(h, "AAAAAAAAAAAAAAAAAAAAAA")
 	}
 }

@@ -2,6 +2,7 @@ package prefinery
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -98,7 +99,7 @@ func encodeParams(fields map[string]any, id *Identity) (asciiJSON, error) {
 		field(name, fields[name])
 	}
 	if id != nil {
-		field(string(id.Kind), id.Value)
+		field(string(id.Kind), id.Identifier)
 		field("signature", id.Signature)
 	}
 	if err != nil {
@@ -110,7 +111,7 @@ func encodeParams(fields map[string]any, id *Identity) (asciiJSON, error) {
 // appendJSONString appends s as a JSON string in ASCII only.
 func appendJSONString(b []byte, s string) ([]byte, error) {
 	if !utf8.ValidString(s) {
-		return nil, fmt.Errorf("%w: a parameter is not valid UTF-8", ErrInvalidIdentifier)
+		return nil, errors.New("prefinery: a call parameter is not valid UTF-8 (the widget would get another string)")
 	}
 	b = append(b, '"')
 	b = appendASCIIString(b, s)
@@ -126,7 +127,7 @@ func toASCIIJSON(v any) (asciiJSON, error) {
 		return nil, err
 	}
 	if !utf8.Valid(b) {
-		return nil, fmt.Errorf("%w: the parameters are not valid UTF-8", ErrInvalidIdentifier)
+		return nil, errors.New("prefinery: the call parameters are not valid UTF-8 (the widget would get other strings)")
 	}
 	printable := true
 	for _, c := range b {
@@ -153,7 +154,7 @@ func toASCIIJSON(v any) (asciiJSON, error) {
 // a signed-in user, the identity. ok is false when the call needs a
 // signed-in user and there is none: nothing is rendered then.
 func (k *Kit) callParams(r *http.Request, fields map[string]any, needIdentity bool) (params asciiJSON, ok bool, err error) {
-	id, signedIn := k.requestIdentity(r)
+	id, signedIn := k.templateIdentity(r)
 	if !signedIn {
 		if needIdentity {
 			return nil, false, nil
@@ -164,8 +165,8 @@ func (k *Kit) callParams(r *http.Request, fields map[string]any, needIdentity bo
 	if err := id.check(); err != nil { // planted identities are checked as for authenticateUser
 		return nil, false, err
 	}
-	if v, given := fields[string(id.Kind)]; given && v != id.Value {
-		return nil, false, fmt.Errorf("%w: the fields give a %s other than the signed-in user's", ErrInvalidIdentifier, id.Kind)
+	if v, given := fields[string(id.Kind)]; given && v != id.Identifier {
+		return nil, false, fmt.Errorf("prefinery: the fields give a %s other than the signed-in user's, which the kit will not sign", id.Kind)
 	}
 	params, err = encodeParams(fields, &id)
 	return params, err == nil, err
@@ -189,16 +190,20 @@ func (k *Kit) renderCall(r *http.Request, name string, fields map[string]any, ca
 		return "", err
 	}
 	nonce := k.validNonce(r)
-	return k.calls[name][b2i(nonce != "")][b2i(path != nil)].render(nonce, encoded, path), nil
+	calls, err := compiledCalls()
+	if err != nil {
+		return "", err
+	}
+	return calls[name][b2i(nonce != "")][b2i(path != nil)].render(nonce, encoded, path), nil
 }
 
 // embedReferralPage renders the call that shows the signed-in user's referral
 // page inside the element whose id is domID; nothing when signed out.
-func (k *Kit) embedReferralPage(r *http.Request, id string) (template.HTML, error) {
-	if !isDOMID(id) {
-		return "", fmt.Errorf("prefinery: embedReferralPage: the dom_id must be an HTML id of letters, digits, '-' and '_', not %q", id)
+func (k *Kit) embedReferralPage(r *http.Request, domID string) (template.HTML, error) {
+	if !isDOMID(domID) {
+		return "", fmt.Errorf("prefinery: embedReferralPage: the dom_id must be an HTML id of letters, digits, '-' and '_', not %q", domID)
 	}
-	return k.renderCall(r, "embedReferralPage", map[string]any{"dom_id": id}, "", true)
+	return k.renderCall(r, "embedReferralPage", map[string]any{"dom_id": domID}, "", true)
 }
 
 // popupReferralPage renders the call that opens the signed-in user's referral

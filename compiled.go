@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"strings"
+	"sync"
 )
 
 // The kit's snippets are rendered by html/template, but executing a template
@@ -63,7 +64,7 @@ type skeleton struct {
 	nonceHoles int
 }
 
-// Template shapes, indexes into Kit.skeletons.
+// Template shapes, indexes into Kit.snippets.
 const (
 	embedTemplate = iota
 	loaderTemplate
@@ -158,6 +159,10 @@ func (s *skeleton) render(nonce string, identity, callback []byte) template.HTML
 
 // callSkeletons are the compiled Web API calls: [has nonce][has callback].
 type callSkeletons map[string]*[2][2]skeleton
+
+// compiledCalls compiles the calls once per process, on first use: they
+// depend on nothing a Kit configures.
+var compiledCalls = sync.OnceValues(compileCalls)
 
 // compileCalls renders the call template once per documented call and shape.
 func compileCalls() (callSkeletons, error) {

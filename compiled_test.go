@@ -14,10 +14,10 @@ func referenceRender(t testing.TB, kit *Kit, tmpl int, r *http.Request) string {
 	t.Helper()
 	data := snippetData{Nonce: kit.validNonce(r)}
 	if tmpl != authenticateTemplate {
-		data.Src = kit.loaderURL
+		data.Src = kit.cfg.WidgetURL
 	}
 	if tmpl != loaderTemplate {
-		if id, ok := kit.requestIdentity(r); ok {
+		if id, ok := kit.templateIdentity(r); ok {
 			data.Identity = id
 		} else if tmpl == authenticateTemplate {
 			return ""
@@ -33,7 +33,7 @@ func referenceRender(t testing.TB, kit *Kit, tmpl int, r *http.Request) string {
 func TestCompiledMatchesTemplate(t *testing.T) {
 	nonces := []string{"", "abcXYZ0189", "a+b/c=", "++++", "-_-_", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=="}
 	identifiers := append([]string{""}, hostileIdentifiers...)
-	for _, kind := range []Kind{Email, ReferralCode, ID} {
+	for _, kind := range []Kind{KindEmail, KindReferralCode, KindID} {
 		for _, loader := range []string{"", "/static/w.js"} {
 			for _, nonce := range nonces {
 				kit := newSnippetKit(t, func(c *Config) {

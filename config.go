@@ -1,6 +1,7 @@
 package prefinery
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -8,12 +9,15 @@ import (
 	"strings"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/prefinerykit/prefinery/internal/cachecontrol"
+	"github.com/prefinerykit/prefinery/internal/errs"
 )
 
 // Config configures a [Kit]. The zero value of every optional field is safe
 // and documented with "Default is …". [New] validates the whole Config and
-// copies what it needs. The functions (User, Nonce, Skip) are called from
-// many requests at once and must be safe for concurrent use.
+// keeps a copy with the defaults filled in. The functions (User, Nonce,
+// SkipAutoInsert) are called from many requests at once and must be safe for
+// concurrent use.
 type Config struct {
 	// Secret is the project's Identity Verification Secret (Prefinery:
 	// Settings > Project Settings), from SecretFromEnv, SecretFromFile or
@@ -38,7 +42,8 @@ type Config struct {
 	// keeps the answer for the rest of the request. Default is nil.
 	User func(r *http.Request) (identifier string, ok bool)
 
-	// Kind is the identifier kind: Email, ReferralCode or ID. Default is Email.
+	// Kind is the identifier kind: KindEmail, KindReferralCode or KindID.
+	// Default is KindEmail.
 	Kind Kind
 
 	// MaxIdentifierLength is the longest identifier signed, in bytes, at most
@@ -84,8 +89,9 @@ type Config struct {
 	// Default is false.
 	AutoInsert bool
 
-	// Skip excludes requests from AutoInsert. Default is nil (none skipped).
-	Skip func(r *http.Request) bool
+	// SkipAutoInsert excludes requests from AutoInsert (it concerns nothing
+	// else). Default is nil (none skipped).
+	SkipAutoInsert func(r *http.Request) bool
 
 	// CacheControl replaces the Cache-Control of every response that carries
 	// the identity (and of signed-in users' pages). It may only be stricter
@@ -105,9 +111,11 @@ type Config struct {
 	// compromised. Default is false (403).
 	UnsafeAllowSameSite bool
 
-	// ErrorLog receives the kit's operational messages. It never receives a
-	// secret, a signature or an identifier. Default is slog.Default().
-	ErrorLog *slog.Logger
+	// Logger receives the kit's messages: errors, the wiring mistakes it
+	// notices (each once, with the fix), warnings and debug notes. It never
+	// receives a secret, a signature or an identifier. Default is
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // Defaults of Config's optional fields.
@@ -118,12 +126,41 @@ const (
 	prefineryWidgetBase = "https://widget.prefinery.com/widget/v2/"
 )
 
+// normalized returns the Config a Kit keeps: validated, with every default
+// filled in (the loader's URL from ProjectKey among them). The Secret is
+// checked, then left to the Kit, which swaps it on Rotate.
+func (c Config) normalized() (Config, error) {
+	if c.Secret.isZero() {
+		secret, err := SecretFromEnv(defaultSecretEnv)
+		if err != nil {
+			return c, configError("Secret", "none given, and "+errs.Reason(err), err)
+		}
+		c.Secret = secret
+	}
+	if err := c.validate(); err != nil {
+		return c, err
+	}
+	c.Kind = cmp.Or(c.Kind, KindEmail)
+	if c.Sessions != nil {
+		c.SessionKey = cmp.Or(c.SessionKey, defaultSessionKey)
+	}
+	c.MaxIdentifierLength = cmp.Or(c.MaxIdentifierLength, defaultMaxIdentifierLength)
+	c.CacheControl = cmp.Or(c.CacheControl, defaultCacheControl)
+	c.Logger = cmp.Or(c.Logger, slog.Default())
+	if c.WidgetURL == "" && c.ProjectKey != "" {
+		c.WidgetURL = prefineryWidgetBase + c.ProjectKey + ".js"
+	}
+	if c.WidgetSources == nil {
+		c.WidgetSources = defaultWidgetSources(loaderSource(c.WidgetURL))
+	}
+	return c, nil
+}
+
 // validate returns the first problem, naming the field; it wraps
-// ErrInvalidConfig and, for the secret, ErrInvalidSecret. New has filled the
-// Secret's default by then.
+// ErrInvalidConfig.
 func (c *Config) validate() error {
 	invalid := func(field, format string, args ...any) error {
-		return fmt.Errorf("%w: %s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
+		return configError(field, fmt.Sprintf(format, args...))
 	}
 	switch {
 	case c.Sessions != nil && c.User != nil:
@@ -134,7 +171,7 @@ func (c *Config) validate() error {
 		return invalid("SessionKey", "only used with Sessions, but User is set")
 	}
 	if c.Kind != "" && !c.Kind.valid() {
-		return invalid("Kind", "%q is not one of %q, %q, %q", string(c.Kind), Email, ReferralCode, ID)
+		return invalid("Kind", "%q is not one of %q, %q, %q", string(c.Kind), KindEmail, KindReferralCode, KindID)
 	}
 	if c.MaxIdentifierLength < 0 || c.MaxIdentifierLength > maxIdentifierCeiling {
 		return invalid("MaxIdentifierLength", "%d is outside 1..%d (0 means the default, %d)", c.MaxIdentifierLength, maxIdentifierCeiling, defaultMaxIdentifierLength)
@@ -232,91 +269,20 @@ var stricterThanNoStore = map[string]string{
 // checkCacheControl accepts a Cache-Control value that contains no-store and
 // otherwise only directives that keep it from being stored.
 func checkCacheControl(v string) error {
-	directives, err := parseCacheControl(v)
+	directives, err := cachecontrol.Parse(v)
 	if err != nil {
 		return err
 	}
 	noStore := false
 	for _, d := range directives {
-		want, ok := stricterThanNoStore[d.name]
-		if !ok || d.value != want || (d.hasValue != (want != "")) {
-			return fmt.Errorf("%q would let a cache keep a signed response; use no-store, optionally with private, no-cache, must-revalidate or max-age=0", d.raw)
+		want, ok := stricterThanNoStore[d.Name]
+		if !ok || d.Value != want || (d.HasValue != (want != "")) {
+			return fmt.Errorf("%q would let a cache keep a signed response; use no-store, optionally with private, no-cache, must-revalidate or max-age=0", d.Raw)
 		}
-		noStore = noStore || d.name == "no-store"
+		noStore = noStore || d.Name == "no-store"
 	}
 	if !noStore {
 		return fmt.Errorf("must contain no-store: a signed response is never stored, by any cache")
 	}
 	return nil
-}
-
-// cacheDirective is one directive of a Cache-Control value.
-type cacheDirective struct {
-	name, value string // name lowercased; value unquoted
-	hasValue    bool
-	raw         string
-}
-
-// parseCacheControl splits a Cache-Control value by the RFC 9111 grammar:
-// a comma-separated list of token [ "=" ( token / quoted-string ) ], where a
-// quoted string may hold commas and backslash escapes.
-func parseCacheControl(v string) ([]cacheDirective, error) {
-	var out []cacheDirective
-	i := 0
-	for i < len(v) {
-		for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == ',') {
-			i++
-		}
-		if i == len(v) {
-			break
-		}
-		start := i
-		for i < len(v) && isTokenChar(v[i]) {
-			i++
-		}
-		if i == start {
-			return nil, fmt.Errorf("unexpected %q in Cache-Control", v[i])
-		}
-		d := cacheDirective{name: strings.ToLower(v[start:i])}
-		if i < len(v) && v[i] == '=' {
-			i++
-			d.hasValue = true
-			if i < len(v) && v[i] == '"' {
-				var b strings.Builder
-				i++
-				for ; i < len(v) && v[i] != '"'; i++ {
-					if v[i] == '\\' && i+1 < len(v) {
-						i++
-					}
-					b.WriteByte(v[i])
-				}
-				if i == len(v) {
-					return nil, fmt.Errorf("unterminated quoted string in Cache-Control")
-				}
-				i++
-				d.value = b.String()
-			} else {
-				vs := i
-				for i < len(v) && isTokenChar(v[i]) {
-					i++
-				}
-				d.value = v[vs:i]
-			}
-		}
-		d.raw = strings.TrimSpace(v[start:i])
-		for i < len(v) && (v[i] == ' ' || v[i] == '\t') {
-			i++
-		}
-		if i < len(v) && v[i] != ',' {
-			return nil, fmt.Errorf("unexpected %q after %q in Cache-Control", v[i], d.raw)
-		}
-		out = append(out, d)
-	}
-	return out, nil
-}
-
-// isTokenChar reports whether c may appear in an RFC 9110 token.
-func isTokenChar(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }

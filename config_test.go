@@ -20,8 +20,8 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"minimal sessions", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm}, ""},
 		{"minimal user func", Config{EndpointOnly: true, Secret: testSecret, User: user}, ""},
 		{"app's own session key", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, SessionKey: "userEmail"}, ""},
-		{"every kind", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, Kind: ReferralCode}, ""},
-		{"no secret", Config{Sessions: sm, EndpointOnly: true}, "Secret: none given, and prefinery: invalid secret: the environment variable PREFINERY_IDENTITY_SECRET is not set"},
+		{"every kind", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, Kind: KindReferralCode}, ""},
+		{"no secret", Config{Sessions: sm, EndpointOnly: true}, "Secret: none given, and invalid secret: the environment variable PREFINERY_IDENTITY_SECRET is not set"},
 		{"no loader", Config{Secret: testSecret, Sessions: sm}, "ProjectKey: the embed snippet needs it"},
 		{"no lookup", Config{EndpointOnly: true, Secret: testSecret}, "set Sessions"},
 		{"both lookups", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, User: user}, "not both"},
@@ -66,12 +66,12 @@ func TestNewValidatesConfig(t *testing.T) {
 func TestNewDefaults(t *testing.T) {
 	kit, err := New(Config{Secret: testSecret, Sessions: scs.New(), ProjectKey: "ab12cd34"})
 	require.NoError(t, err)
-	assert.Equal(t, Email, kit.kind)
-	assert.Equal(t, "prefinery.identifier", kit.sessionKey)
-	assert.Equal(t, 320, kit.maxLen)
-	assert.Equal(t, "https://widget.prefinery.com/widget/v2/ab12cd34.js", kit.loaderURL)
-	assert.Equal(t, "no-store", kit.cacheControl)
-	assert.NotNil(t, kit.log)
+	assert.Equal(t, KindEmail, kit.cfg.Kind)
+	assert.Equal(t, "prefinery.identifier", kit.cfg.SessionKey)
+	assert.Equal(t, 320, kit.cfg.MaxIdentifierLength)
+	assert.Equal(t, "https://widget.prefinery.com/widget/v2/ab12cd34.js", kit.cfg.WidgetURL)
+	assert.Equal(t, "no-store", kit.cfg.CacheControl)
+	assert.NotNil(t, kit.cfg.Logger)
 }
 
 func TestRotate(t *testing.T) {
@@ -83,39 +83,6 @@ func TestRotate(t *testing.T) {
 	assert.Equal(t, before, kit.Sign("a@b.c"), "a refused rotation keeps the old secret")
 	require.NoError(t, kit.Rotate(mustSecret(vendorSecretText)))
 	assert.Equal(t, mustSecret(vendorSecretText).key.Sign("a@b.c"), kit.Sign("a@b.c"))
-}
-
-func TestParseCacheControl(t *testing.T) {
-	tests := []struct {
-		in   string
-		want []string // name=value, value "" when bare
-	}{
-		{"no-store", []string{"no-store"}},
-		{" Private , NO-STORE ", []string{"private", "no-store"}},
-		{`public, max-age=600, private="Set-Cookie"`, []string{"public", "max-age=600", "private=Set-Cookie"}},
-		{`x="a, private, b"`, []string{"x=a, private, b"}},
-		{`x="quote \" inside", no-store`, []string{`x=quote " inside`, "no-store"}},
-		{",,no-cache,,", []string{"no-cache"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			ds, err := parseCacheControl(tt.in)
-			require.NoError(t, err)
-			var got []string
-			for _, d := range ds {
-				if d.hasValue {
-					got = append(got, d.name+"="+d.value)
-				} else {
-					got = append(got, d.name)
-				}
-			}
-			assert.Equal(t, tt.want, got)
-		})
-	}
-	for _, bad := range []string{`x="unterminated`, `no-store "x"`, `=1`, `a=b=c`} {
-		_, err := parseCacheControl(bad)
-		assert.Error(t, err, "%q", bad)
-	}
 }
 
 func TestNewReadsTheSecretFromTheEnvironment(t *testing.T) {

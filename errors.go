@@ -1,12 +1,17 @@
 package prefinery
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prefinerykit/prefinery/internal/errs"
+)
 
 // Sentinel errors, for [errors.Is]. The kit's errors wrap one of these and add
 // the reason; none contains a secret, a signature or an identifier.
 var (
 	// ErrInvalidSecret is wrapped when a secret is missing, too short or
-	// padded with whitespace.
+	// padded with whitespace, or a zero Secret is used.
 	ErrInvalidSecret = errors.New("prefinery: invalid secret")
 
 	// ErrInvalidConfig is wrapped when a Config cannot work ([New], or
@@ -22,3 +27,26 @@ var (
 	// session: the handler is not behind SessionManager.LoadAndSave.
 	ErrNoSession = errors.New("prefinery: no scs session in the request context (put kit.Middleware inside sessions.LoadAndSave)")
 )
+
+// The kit's other errors, each wrapping a sentinel above.
+var (
+	errNoSessionManager = configError("Sessions", "Login and Logout need Config.Sessions; with Config.User the app signs users in itself")
+	errNoLoader         = configError("ProjectKey", "the embed snippet needs Config.ProjectKey (or Config.WidgetURL) for its loader script")
+)
+
+// configError is a Config problem: "prefinery: invalid Config: <field>:
+// <reason>", matching ErrInvalidConfig and each of causes.
+func configError(field, reason string, causes ...error) error {
+	return errs.Wrap(ErrInvalidConfig.Error()+": "+field+": "+reason, append([]error{ErrInvalidConfig}, causes...)...)
+}
+
+// secretError is a secret the kit refuses: "prefinery: invalid secret:
+// <reason>", matching ErrInvalidSecret.
+func secretError(format string, args ...any) error {
+	return errs.Wrap(ErrInvalidSecret.Error()+": "+fmt.Sprintf(format, args...), ErrInvalidSecret)
+}
+
+// identifierError is an identifier the kit will not sign or emit.
+func identifierError(reason string) error {
+	return errs.Wrap(ErrInvalidIdentifier.Error()+": "+reason, ErrInvalidIdentifier)
+}

@@ -81,7 +81,7 @@ func ExampleKit_Middleware() {
 			fmt.Fprintln(w, "signed out")
 			return
 		}
-		fmt.Fprintln(w, id.Kind, id.Value, len(id.Signature))
+		fmt.Fprintln(w, id.Kind, id.Identifier, len(id.Signature))
 	})
 	srv := httptest.NewServer(alice.New(sessions.LoadAndSave, kit.Middleware).Then(mux))
 	defer srv.Close()

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/prefinerykit/prefinery/internal/secret"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/net/html"
 )
 
 // Fuzz targets; seed corpora live in testdata/fuzz/<Target>/. Run one with
@@ -54,9 +54,9 @@ func FuzzIdentityJSON(f *testing.F) {
 	f.Add("Ё\"});document.title='X';//@example.com", sig)
 	f.Add("👩\u2028</script>", "</script><script>alert(1)</script>")
 	f.Fuzz(func(t *testing.T, identifier, signature string) {
-		b, err := Identity{Kind: Email, Value: identifier, Signature: signature}.MarshalJSON()
+		b, err := Identity{Kind: KindEmail, Identifier: identifier, Signature: signature}.MarshalJSON()
 		if err != nil {
-			if identifierProblem(identifier, maxIdentifierCeiling) == "" && isSignature(signature) {
+			if identifierProblem(identifier, maxIdentifierCeiling) == "" && secret.IsSignature(signature) {
 				t.Fatalf("refused a valid identity %q: %v", identifier, err)
 			}
 			return
@@ -93,13 +93,13 @@ func FuzzEmbed(f *testing.F) {
 			t.Fatalf("compiled output differs from html/template:\n%s\n%s", page, reference)
 		}
 		inline, srcs := inlineScripts(t, "<!doctype html><html><head>"+page+"</head><body></body></html>")
-		if len(srcs) != 1 || srcs[0] != kit.loaderURL {
+		if len(srcs) != 1 || srcs[0] != kit.cfg.WidgetURL {
 			t.Fatalf("loader scripts %q", srcs)
 		}
 		if len(inline) == 0 || inline[0] != stubJS {
 			t.Fatalf("first script is not the stub: %q", inline)
 		}
-		if identifierProblem(identifier, kit.maxLen) != "" {
+		if identifierProblem(identifier, kit.cfg.MaxIdentifierLength) != "" {
 			if len(inline) != 1 {
 				t.Fatalf("refused identifier %q still rendered %d inline scripts", identifier, len(inline))
 			}
@@ -119,60 +119,6 @@ func FuzzEmbed(f *testing.F) {
 		}
 		if len(params) != 2 || params["email"] != identifier || params["signature"] != kit.Sign(identifier) {
 			t.Fatalf("argument %q does not carry %q and its signature", params, identifier)
-		}
-	})
-}
-
-// FuzzInsertionPoint: wherever the markup scanner would insert the snippet,
-// golang.org/x/net/html's tokenizer reads a </body> end tag starting there;
-// and the scanner's answer does not depend on how the page is split into
-// writes.
-func FuzzInsertionPoint(f *testing.F) {
-	for _, seed := range []string{
-		"<html><body><p>hi</p></body></html>",
-		`<body>a</body><script>var s = "</body>";</script>`,
-		"<body><!-- </body> --></body>",
-		"<body><textarea></body></textarea></body>",
-		`<body><a title="</body>" x='</body>'>x</a></body>`,
-		"<body><svg><![CDATA[</body>]]></svg></body>",
-		"<body><script><!--<script></script></body>",
-		"<!--></body>--></body>",
-		"<body></body foo='>'></body >",
-	} {
-		f.Add(seed, uint8(3))
-	}
-	f.Fuzz(func(t *testing.T, page string, split uint8) {
-		whole := newMarkupScanner()
-		whole.write([]byte(page))
-		at := whole.insertionPoint()
-
-		pieces := newMarkupScanner()
-		step := int(split%16) + 1
-		for i := 0; i < len(page); i += step {
-			pieces.write([]byte(page[i:min(i+step, len(page))]))
-		}
-		if got := pieces.insertionPoint(); got != at {
-			t.Fatalf("split in %d-byte writes: %d, whole: %d", step, got, at)
-		}
-		if at < 0 {
-			return
-		}
-		z := html.NewTokenizer(strings.NewReader(page))
-		offset := 0
-		for {
-			tt := z.Next()
-			if tt == html.ErrorToken {
-				t.Fatalf("insertion point %d is not a </body> the tokenizer reads in %q", at, page)
-			}
-			raw := len(z.Raw())
-			if offset == at {
-				name, _ := z.TagName()
-				if tt != html.EndTagToken || string(name) != "body" {
-					t.Fatalf("insertion point %d is a %v %q to the tokenizer, in %q", at, tt, name, page)
-				}
-				return
-			}
-			offset += raw
 		}
 	})
 }
@@ -216,11 +162,11 @@ func FuzzCallParams(f *testing.F) {
 		}
 		// With the signed-in user's identity: its kind and signature join
 		// the fields, replacing fields of those names.
-		id := Identity{Kind: Email, Value: "amy@example.com", Signature: strings.Repeat("ab", 32)}
+		id := Identity{Kind: KindEmail, Identifier: "amy@example.com", Signature: strings.Repeat("ab", 32)}
 		if b, err = encodeParams(params, &id); err != nil {
 			t.Fatalf("refused with an identity: %v", err)
 		}
-		params["email"], params["signature"] = id.Value, id.Signature
+		params["email"], params["signature"] = id.Identifier, id.Signature
 		std, _ = json.Marshal(params)
 		back, want = nil, nil
 		require.NoError(t, json.Unmarshal(b, &back), "%s", b)

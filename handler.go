@@ -2,6 +2,7 @@ package prefinery
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -34,15 +35,15 @@ func (k *Kit) serveIdentity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if reason := k.crossSiteReason(r); reason != "" {
-		k.log.Debug("prefinery: identity endpoint refused a request", "reason", reason)
+		k.cfg.Logger.Debug("prefinery: identity endpoint refused a request", slog.String("reason", reason))
 		respond.Error(w, r, http.StatusForbidden, "cross-site request refused")
 		return
 	}
 	k.checkWired(r)
-	id, ok, err := k.identity(r)
+	id, ok, err := k.requestIdentity(r)
 	switch {
 	case errors.Is(err, ErrNoSession):
-		k.log.Error("prefinery: the identity endpoint is misconfigured", "error", err)
+		k.cfg.Logger.Error("prefinery: the identity endpoint is misconfigured", slog.Any("error", err))
 		respond.Error(w, r, http.StatusInternalServerError, "server misconfigured")
 		return
 	case err != nil: // the session store failed (logged where it happened)
@@ -54,7 +55,7 @@ func (k *Kit) serveIdentity(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := id.MarshalJSON()
 	if err != nil { // unreachable for identities the kit attached: they are validated
-		k.log.Error("prefinery: the identity cannot be encoded", "kind", string(id.Kind))
+		k.cfg.Logger.Error("prefinery: the identity cannot be encoded", slog.String("kind", string(id.Kind)))
 		respond.Error(w, r, http.StatusInternalServerError, "internal server error")
 		return
 	}
@@ -70,7 +71,7 @@ func (k *Kit) crossSiteReason(r *http.Request) string {
 		switch site {
 		case "same-origin", "none":
 		case "same-site":
-			if !k.allowSameSite {
+			if !k.cfg.UnsafeAllowSameSite {
 				return "same-site request"
 			}
 		default: // cross-site, or a value this policy does not know

@@ -222,7 +222,7 @@ func TestIdentityEndpointWithoutMiddleware(t *testing.T) {
 
 func TestIdentityEndpointWithoutLoadAndSave(t *testing.T) {
 	logger, logs := testLogger()
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: scs.New(), ErrorLog: logger})
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: scs.New(), Logger: logger})
 	require.NoError(t, err)
 	srv := httptest.NewServer(kit.IdentityHandler())
 	defer srv.Close()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/justinas/alice"
+	"github.com/prefinerykit/prefinery/internal/cachecontrol"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -31,8 +32,8 @@ func TestNoNormalisation(t *testing.T) {
 	}
 	kit := newSnippetKit(t, nil)
 	for _, p := range pairs {
-		a := renderFor(t, kit, p[0], func(r *http.Request) string { id, _ := kit.requestIdentity(r); return id.Value + "\t" + id.Signature })
-		b := renderFor(t, kit, p[1], func(r *http.Request) string { id, _ := kit.requestIdentity(r); return id.Value + "\t" + id.Signature })
+		a := renderFor(t, kit, p[0], func(r *http.Request) string { id, _ := kit.templateIdentity(r); return id.Identifier + "\t" + id.Signature })
+		b := renderFor(t, kit, p[1], func(r *http.Request) string { id, _ := kit.templateIdentity(r); return id.Identifier + "\t" + id.Signature })
 		assert.Equal(t, p[0]+"\t"+kit.Sign(p[0]), a, "%q is emitted as signed", p[0])
 		assert.NotEqual(t, a, b, "%q and %q stay two users", p[0], p[1])
 	}
@@ -76,21 +77,6 @@ type cachedResponse struct {
 	body   []byte
 }
 
-// sharedCacheMayStore is RFC 9111's rule for a shared cache: only a bare
-// private or no-store directive forbids storing.
-func sharedCacheMayStore(cacheControl string) bool {
-	directives, err := parseCacheControl(cacheControl)
-	if err != nil {
-		return false
-	}
-	for _, d := range directives {
-		if (d.name == "private" || d.name == "no-store") && !d.hasValue {
-			return false
-		}
-	}
-	return true
-}
-
 func (c *sharedCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	hit, ok := c.entries[r.URL.String()]
@@ -107,7 +93,7 @@ func (c *sharedCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.backend.ServeHTTP(rec, r)
 	res := rec.Result()
 	cc := res.Header.Get("Cache-Control")
-	if r.Method == http.MethodGet && res.StatusCode == http.StatusOK && sharedCacheMayStore(cc) {
+	if r.Method == http.MethodGet && res.StatusCode == http.StatusOK && cachecontrol.SharedCacheMayStore(cc) {
 		c.mu.Lock()
 		c.entries[r.URL.String()] = cachedResponse{header: res.Header.Clone(), body: rec.Body.Bytes()}
 		c.mu.Unlock()
@@ -186,10 +172,10 @@ func TestRotateUnderLoad(t *testing.T) {
 	secrets := []Secret{testSecret, mustSecret("second-secret-0123456789abcdef"), mustSecret("third-secret-0123456789abcdefgh")}
 	kit := newSnippetKit(t, nil)
 	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, _ := kit.requestIdentity(r)
+		id, _ := kit.templateIdentity(r)
 		snippet, _ := kit.embed(r)
-		again, _ := kit.requestIdentity(r)
-		_, _ = io.WriteString(w, id.Value+"\t"+id.Signature+"\t"+again.Signature+"\t"+string(snippet))
+		again, _ := kit.templateIdentity(r)
+		_, _ = io.WriteString(w, id.Identifier+"\t"+id.Signature+"\t"+again.Signature+"\t"+string(snippet))
 	}))
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -290,10 +276,10 @@ func TestRotateMidRequest(t *testing.T) {
 			var first, last Identity
 			h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if tt.readBefore {
-					first, _ = kit.requestIdentity(r)
+					first, _ = kit.templateIdentity(r)
 				}
 				require.NoError(t, kit.Rotate(second))
-				last, _ = kit.requestIdentity(r)
+				last, _ = kit.templateIdentity(r)
 			}))
 			req := httptest.NewRequest(http.MethodGet, "/", nil)
 			h.ServeHTTP(httptest.NewRecorder(), req.WithContext(contextWithUser(req, "amy@example.com")))

@@ -70,7 +70,7 @@ type testApp struct {
 	sessions *scs.SessionManager
 	server   *httptest.Server
 	log      *syncBuffer
-	signs    atomic.Int64 // HMACs computed (through the kit's test hook)
+	signs    atomic.Int64 // Kit.Sign calls, remembered signatures included (countSigns)
 }
 
 // newTestApp starts the app; edit adjusts the Config before New.
@@ -78,13 +78,13 @@ func newTestApp(t *testing.T, edit func(*Config)) *testApp {
 	t.Helper()
 	logger, logBuf := testLogger()
 	app := &testApp{t: t, sessions: scs.New(), log: logBuf}
-	cfg := Config{Secret: testSecret, Sessions: app.sessions, ErrorLog: logger, ProjectKey: "abcd1234"}
+	cfg := Config{Secret: testSecret, Sessions: app.sessions, Logger: logger, ProjectKey: "abcd1234"}
 	if edit != nil {
 		edit(&cfg)
 	}
 	kit, err := New(cfg)
 	require.NoError(t, err)
-	kit.onSign = func() { app.signs.Add(1) }
+	countSigns(t, kit, &app.signs)
 	app.kit = kit
 	app.server = httptest.NewServer(alice.New(app.sessions.LoadAndSave, kit.Middleware).Then(testMux(kit)))
 	t.Cleanup(app.server.Close)
@@ -116,11 +116,11 @@ func testMux(kit *Kit) *http.ServeMux {
 			_, _ = io.WriteString(w, "anonymous")
 			return
 		}
-		_, _ = io.WriteString(w, string(id.Kind)+"\t"+id.Value+"\t"+id.Signature)
+		_, _ = io.WriteString(w, string(id.Kind)+"\t"+id.Identifier+"\t"+id.Signature)
 	})
 	mux.HandleFunc("GET /twice", func(w http.ResponseWriter, r *http.Request) {
 		a, _ := kit.Identity(r.Context())
-		b, _ := kit.requestIdentity(r)
+		b, _ := kit.templateIdentity(r)
 		_, _ = io.WriteString(w, a.Signature+"\t"+b.Signature)
 	})
 	mux.HandleFunc("GET /ignore", func(w http.ResponseWriter, r *http.Request) {
@@ -193,3 +193,18 @@ func hijacker(t *testing.T) http.HandlerFunc {
 // uncheckedSecret wraps key without NewSecret's policy checks, for
 // known-answer vectors with short keys.
 func uncheckedSecret(key string) Secret { return Secret{key: secret.New(key)} }
+
+// countSigns adds 1 to n on each Kit.Sign call of kit (a remembered signature
+// counts too), until the test ends.
+func countSigns(t *testing.T, kit *Kit, n *atomic.Int64) {
+	prev := testHookSign
+	testHookSign = func(k *Kit) {
+		if k == kit {
+			n.Add(1)
+		}
+		if prev != nil {
+			prev(k)
+		}
+	}
+	t.Cleanup(func() { testHookSign = prev })
+}

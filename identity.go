@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/prefinerykit/prefinery/internal/secret"
 )
 
 // Kind names which identifier the kit signs. Its values are the parameter
@@ -16,12 +18,12 @@ type Kind string
 
 // The identifier kinds Prefinery's Web API accepts.
 const (
-	Email        Kind = "email"         // the user's email address (the default)
-	ReferralCode Kind = "referral_code" // the user's Prefinery referral code
-	ID           Kind = "id"            // the user's Prefinery id
+	KindEmail        Kind = "email"         // the user's email address (the default)
+	KindReferralCode Kind = "referral_code" // the user's Prefinery referral code
+	KindID           Kind = "id"            // the user's Prefinery id
 )
 
-func (k Kind) valid() bool { return k == Email || k == ReferralCode || k == ID }
+func (k Kind) valid() bool { return k == KindEmail || k == KindReferralCode || k == KindID }
 
 // Identity is the signed-in user as Prefinery sees them. It is a plain value,
 // safe to copy and share.
@@ -29,9 +31,9 @@ func (k Kind) valid() bool { return k == Email || k == ReferralCode || k == ID }
 // It marshals to the Web API's object, {"email":"…","signature":"…"}; slog
 // shows only its kind, and fmt never shows the signature.
 type Identity struct {
-	Kind      Kind   // which identifier Value is
-	Value     string // the identifier, byte for byte as signed and as emitted
-	Signature string // lowercase hex HMAC-SHA256 of Value under the project secret
+	Kind       Kind   // which identifier it is
+	Identifier string // byte for byte as signed and as emitted
+	Signature  string // lowercase hex HMAC-SHA256 of Identifier under the project secret
 }
 
 // Limits on identifiers. 320 bytes covers any email address (RFC 5321 caps a
@@ -40,9 +42,6 @@ const (
 	defaultMaxIdentifierLength = 320
 	maxIdentifierCeiling       = 4096 // the most Config.MaxIdentifierLength may allow
 )
-
-// signatureLength is the length of a signature: hex-encoded HMAC-SHA256.
-const signatureLength = 64
 
 // MarshalJSON encodes the identity as {"<kind>":"<value>","signature":"<signature>"},
 // in ASCII only: every other rune, and < > & for HTML, is written as \uXXXX,
@@ -54,11 +53,11 @@ func (id Identity) MarshalJSON() ([]byte, error) {
 	if err := id.check(); err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, len(id.Kind)+len(id.Value)+signatureLength+24)
+	b := make([]byte, 0, len(id.Kind)+len(id.Identifier)+secret.SignatureLength+24)
 	b = append(b, `{"`...)
 	b = append(b, id.Kind...)
 	b = append(b, `":"`...)
-	b = appendASCIIString(b, id.Value)
+	b = appendASCIIString(b, id.Identifier)
 	b = append(b, `","signature":"`...)
 	b = append(b, id.Signature...)
 	b = append(b, `"}`...)
@@ -68,13 +67,13 @@ func (id Identity) MarshalJSON() ([]byte, error) {
 // check returns the error MarshalJSON gives for an identity it will not emit.
 func (id Identity) check() error {
 	if !id.Kind.valid() {
-		return fmt.Errorf("%w: unknown kind %q", ErrInvalidIdentifier, string(id.Kind))
+		return identifierError(fmt.Sprintf("unknown kind %q", string(id.Kind)))
 	}
-	if problem := identifierProblem(id.Value, maxIdentifierCeiling); problem != "" {
-		return fmt.Errorf("%w: %s", ErrInvalidIdentifier, problem)
+	if problem := identifierProblem(id.Identifier, maxIdentifierCeiling); problem != "" {
+		return identifierError(problem)
 	}
-	if !isSignature(id.Signature) {
-		return fmt.Errorf("%w: the signature is not 64 lowercase hex characters", ErrInvalidIdentifier)
+	if !secret.IsSignature(id.Signature) {
+		return identifierError("the signature is not 64 lowercase hex characters")
 	}
 	return nil
 }
@@ -110,19 +109,6 @@ func appendASCIIString(b []byte, s string) []byte {
 	return append(b, s[start:]...)
 }
 
-// isSignature reports whether s is 64 lowercase hex characters.
-func isSignature(s string) bool {
-	if len(s) != signatureLength {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
 // identifierProblem says why the kit cannot sign and emit s faithfully, or
 // returns "" when it can. The reason never quotes s (identifiers are personal
 // data). Refused: empty; longer than max bytes; invalid UTF-8 (html/template
@@ -152,7 +138,7 @@ func isControl(r rune) bool { return r < 0x20 || 0x7f <= r && r < 0xa0 }
 
 // String shows the kind and value; the signature is redacted.
 func (id Identity) String() string {
-	return fmt.Sprintf("prefinery.Identity{%s: %q, signature: %s}", id.Kind, id.Value, redacted)
+	return fmt.Sprintf("prefinery.Identity{%s: %q, signature: %s}", id.Kind, id.Identifier, redacted)
 }
 
 // LogValue makes slog show only the identity's kind: identifiers are personal
@@ -160,10 +146,6 @@ func (id Identity) String() string {
 func (id Identity) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("kind", string(id.Kind)), slog.String("value", redacted))
 }
-
-// identityKey is the context key of a Kit's identity. It holds the Kit, so two
-// Kits in one app never see each other's identity.
-type identityKey struct{ kit *Kit }
 
 // Identity returns the signed-in user's identity that [Kit.Middleware] (or
 // [Kit.WithIdentity]) attached to ctx, signing it on first use, once per
@@ -175,8 +157,9 @@ func (k *Kit) Identity(ctx context.Context) (id Identity, ok bool) {
 		return Identity{}, false
 	}
 	switch v := ctx.Value(identityKey{k}).(type) {
-	case *signedResponse:
-		return v.identity()
+	case *requestState:
+		id, ok, _ := v.identity()
+		return id, ok
 	case plantedIdentity:
 		return v.id, true
 	}
@@ -198,10 +181,11 @@ func (k *Kit) WithIdentity(ctx context.Context, id Identity) context.Context {
 // method, so printing the context shows its type, not the identifier.
 type plantedIdentity struct{ id Identity }
 
-// requestIdentity is k.Identity for a request that may be nil, used by the
-// template functions: a request that did not pass through the middleware is
-// logged once, since every page would look signed out.
-func (k *Kit) requestIdentity(r *http.Request) (Identity, bool) {
+// templateIdentity is k.Identity for the template functions, given the
+// request they were passed (which may be nil). A request that did not pass
+// through the middleware is reported once, since every page would look
+// signed out.
+func (k *Kit) templateIdentity(r *http.Request) (Identity, bool) {
 	if r == nil {
 		return Identity{}, false
 	}
@@ -209,13 +193,28 @@ func (k *Kit) requestIdentity(r *http.Request) (Identity, bool) {
 	return k.Identity(r.Context())
 }
 
-// checkWired logs, once per Kit, a request that did not pass through
+// requestIdentity is the identity endpoint's: the request state's identity
+// behind the middleware, a planted one, or else a first read done here (for
+// the endpoint mounted without the middleware). err is why it could not be
+// read.
+func (k *Kit) requestIdentity(r *http.Request) (Identity, bool, error) {
+	switch v := r.Context().Value(identityKey{k}).(type) {
+	case *requestState:
+		return v.identity()
+	case plantedIdentity:
+		return v.id, true, nil
+	}
+	identifier, err := k.signedInIdentifier(r)
+	if err != nil || identifier == "" {
+		return Identity{}, false, err
+	}
+	return k.firstRead(r.Context(), identifier)
+}
+
+// checkWired reports, once per Kit, a request that did not pass through
 // Kit.Middleware (nor carries an identity from WithIdentity).
 func (k *Kit) checkWired(r *http.Request) {
-	if r.Context().Value(identityKey{k}) != nil {
-		return
+	if r.Context().Value(identityKey{k}) == nil {
+		k.diag.report(notThroughKit)
 	}
-	k.unwired.Do(func() {
-		k.log.Error("prefinery: a template function or the identity endpoint ran on a request that did not pass through kit.Middleware, so it looks signed out; wrap the routes: sessions.LoadAndSave(kit.Middleware(mux)), or alice.New(sessions.LoadAndSave, kit.Middleware)")
-	})
 }

@@ -33,20 +33,20 @@ func TestIdentityWithoutOne(t *testing.T) {
 			assert.Zero(t, id)
 		})
 	}
-	_, ok := kit.requestIdentity(nil)
+	_, ok := kit.templateIdentity(nil)
 	assert.False(t, ok)
 }
 
 func TestWithIdentity(t *testing.T) {
 	kit := newTestKit(t)
-	want := Identity{Kind: ReferralCode, Value: "REF42", Signature: strings.Repeat("ab", 32)}
+	want := Identity{Kind: KindReferralCode, Identifier: "REF42", Signature: strings.Repeat("ab", 32)}
 	ctx := kit.WithIdentity(context.Background(), want)
 	got, ok := kit.Identity(ctx)
 	require.True(t, ok)
 	assert.Equal(t, want, got)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
 	require.NoError(t, err)
-	got, ok = kit.requestIdentity(req)
+	got, ok = kit.templateIdentity(req)
 	require.True(t, ok)
 	assert.Equal(t, want, got)
 	assert.NotContains(t, fmt.Sprint(ctx), "REF42", "the context's description hides the identity")
@@ -70,13 +70,13 @@ func TestIdentityMarshalJSON(t *testing.T) {
 		id   Identity
 		want string
 	}{
-		{"email", Identity{Email, "a@b.c", sig}, `{"email":"a@b.c","signature":"` + sig + `"}`},
-		{"referral", Identity{ReferralCode, "R1", sig}, `{"referral_code":"R1","signature":"` + sig + `"}`},
-		{"id", Identity{ID, "77", sig}, `{"id":"77","signature":"` + sig + `"}`},
-		{"html-safe", Identity{Email, "</script>&'\"@x", sig}, `{"email":"\u003c/script\u003e\u0026'\"@x","signature":"` + sig + `"}`},
-		{"ascii only", Identity{Email, "Ё\"é@例え.jp", sig}, `{"email":"\u0401\"\u00e9@\u4f8b\u3048.jp","signature":"` + sig + `"}`},
-		{"astral plane", Identity{Email, "👩@x", sig}, `{"email":"\ud83d\udc69@x","signature":"` + sig + `"}`},
-		{"line separators", Identity{Email, "a\u2028b\u2029c", sig}, `{"email":"a\u2028b\u2029c","signature":"` + sig + `"}`},
+		{"email", Identity{KindEmail, "a@b.c", sig}, `{"email":"a@b.c","signature":"` + sig + `"}`},
+		{"referral", Identity{KindReferralCode, "R1", sig}, `{"referral_code":"R1","signature":"` + sig + `"}`},
+		{"id", Identity{KindID, "77", sig}, `{"id":"77","signature":"` + sig + `"}`},
+		{"html-safe", Identity{KindEmail, "</script>&'\"@x", sig}, `{"email":"\u003c/script\u003e\u0026'\"@x","signature":"` + sig + `"}`},
+		{"ascii only", Identity{KindEmail, "Ё\"é@例え.jp", sig}, `{"email":"\u0401\"\u00e9@\u4f8b\u3048.jp","signature":"` + sig + `"}`},
+		{"astral plane", Identity{KindEmail, "👩@x", sig}, `{"email":"\ud83d\udc69@x","signature":"` + sig + `"}`},
+		{"line separators", Identity{KindEmail, "a\u2028b\u2029c", sig}, `{"email":"a\u2028b\u2029c","signature":"` + sig + `"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,27 +86,27 @@ func TestIdentityMarshalJSON(t *testing.T) {
 			var back map[string]string
 			require.NoError(t, json.Unmarshal(b, &back))
 			assert.Len(t, back, 2)
-			assert.Equal(t, tt.id.Value, back[string(tt.id.Kind)], "decodes to the exact identifier")
+			assert.Equal(t, tt.id.Identifier, back[string(tt.id.Kind)], "decodes to the exact identifier")
 		})
 	}
 	bad := []Identity{
-		{Kind: "user", Value: "a", Signature: sig},
-		{Kind: Email, Value: "a\xff", Signature: sig},
-		{Kind: Email, Value: "", Signature: sig},
-		{Kind: Email, Value: "a@b.c", Signature: "</script><script>alert(1)</script>"},
-		{Kind: Email, Value: "a@b.c", Signature: strings.ToUpper(sig)},
-		{Kind: Email, Value: "a@b.c", Signature: sig[:63]},
-		{Kind: Email, Value: "a@b.c"},
+		{Kind: "user", Identifier: "a", Signature: sig},
+		{Kind: KindEmail, Identifier: "a\xff", Signature: sig},
+		{Kind: KindEmail, Identifier: "", Signature: sig},
+		{Kind: KindEmail, Identifier: "a@b.c", Signature: "</script><script>alert(1)</script>"},
+		{Kind: KindEmail, Identifier: "a@b.c", Signature: strings.ToUpper(sig)},
+		{Kind: KindEmail, Identifier: "a@b.c", Signature: sig[:63]},
+		{Kind: KindEmail, Identifier: "a@b.c"},
 	}
 	for _, id := range bad {
 		_, err := json.Marshal(id)
-		assert.ErrorIs(t, err, ErrInvalidIdentifier, "%q %q", id.Value, id.Signature)
+		assert.ErrorIs(t, err, ErrInvalidIdentifier, "%q %q", id.Identifier, id.Signature)
 	}
 }
 
 func TestIdentityPrintingHidesSignature(t *testing.T) {
 	sig := strings.Repeat("9a", 32)
-	id := Identity{Email, "pat@example.com", sig}
+	id := Identity{KindEmail, "pat@example.com", sig}
 	for _, verb := range []string{"%v", "%+v", "%s"} {
 		assert.NotContains(t, fmt.Sprintf(verb, id), sig, verb)
 	}

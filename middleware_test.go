@@ -48,7 +48,7 @@ func TestMiddlewareLoginLaterRequestLogout(t *testing.T) {
 }
 
 func TestMiddlewareKinds(t *testing.T) {
-	for _, kind := range []Kind{Email, ReferralCode, ID} {
+	for _, kind := range []Kind{KindEmail, KindReferralCode, KindID} {
 		t.Run(string(kind), func(t *testing.T) {
 			app := newTestApp(t, func(c *Config) { c.Kind = kind })
 			c := app.client()
@@ -98,7 +98,7 @@ func TestMiddlewareUserFunc(t *testing.T) {
 	require.NoError(t, err)
 	var got Identity
 	var ok bool
-	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got, ok = kit.requestIdentity(r) }))
+	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got, ok = kit.templateIdentity(r) }))
 
 	req := httptest.NewRequest(http.MethodGet, "/?email=victim@example.com", nil)
 	h.ServeHTTP(httptest.NewRecorder(), req)
@@ -107,7 +107,7 @@ func TestMiddlewareUserFunc(t *testing.T) {
 	req = req.WithContext(context.WithValue(req.Context(), ctxUserKey{}, "carol@example.com"))
 	h.ServeHTTP(httptest.NewRecorder(), req)
 	require.True(t, ok)
-	assert.Equal(t, Identity{Kind: Email, Value: "carol@example.com", Signature: kit.Sign("carol@example.com")}, got)
+	assert.Equal(t, Identity{Kind: KindEmail, Identifier: "carol@example.com", Signature: kit.Sign("carol@example.com")}, got)
 }
 
 type ctxUserKey struct{}
@@ -172,7 +172,7 @@ func TestMiddlewareSignsTheSessionAsFirstRead(t *testing.T) {
 		second, _ = kit.Identity(r.Context())
 	})))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
-	assert.Equal(t, "erin@example.com", first.Value)
+	assert.Equal(t, "erin@example.com", first.Identifier)
 	assert.Equal(t, first, second)
 }
 
@@ -189,12 +189,12 @@ func TestMiddlewareRefusesBadIdentifiers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			logger, logs := testLogger()
-			kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(*http.Request) (string, bool) { return tt.value, true }, ErrorLog: logger})
+			kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(*http.Request) (string, bool) { return tt.value, true }, Logger: logger})
 			require.NoError(t, err)
 			called := false
 			h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				called = true
-				_, ok := kit.requestIdentity(r)
+				_, ok := kit.templateIdentity(r)
 				assert.False(t, ok, "a refused identifier is treated as signed out")
 			}))
 			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
@@ -207,10 +207,10 @@ func TestMiddlewareRefusesBadIdentifiers(t *testing.T) {
 
 func TestMiddlewareWithoutLoadAndSave(t *testing.T) {
 	logger, logs := testLogger()
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: scs.New(), ErrorLog: logger})
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: scs.New(), Logger: logger})
 	require.NoError(t, err)
 	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, ok := kit.requestIdentity(r)
+		_, ok := kit.templateIdentity(r)
 		assert.False(t, ok)
 	}))
 	for range 3 {
@@ -254,7 +254,7 @@ func TestTwoKitsKeepTheirOwnIdentities(t *testing.T) {
 	sm := scs.New()
 	kitA, err := New(Config{Secret: testSecret, Sessions: sm, SessionKey: "projectA", ProjectKey: "aaaa1111"})
 	require.NoError(t, err)
-	kitB, err := New(Config{Secret: mustSecret(vendorSecretText), Sessions: sm, SessionKey: "projectB", Kind: ReferralCode, ProjectKey: "bbbb2222"})
+	kitB, err := New(Config{Secret: mustSecret(vendorSecretText), Sessions: sm, SessionKey: "projectB", Kind: KindReferralCode, ProjectKey: "bbbb2222"})
 	require.NoError(t, err)
 
 	mux := http.NewServeMux()

@@ -93,7 +93,7 @@ func TestSignedResponseHeaders(t *testing.T) {
 
 // kitOf finds the Kit that signed r in, for handlers shared between Kits.
 func kitOf(r *http.Request) *Kit {
-	s, _ := r.Context().(*signedResponse)
+	s, _ := r.Context().(*requestState)
 	if s == nil {
 		return nil
 	}
@@ -124,14 +124,14 @@ func TestSignedResponseHeaderSliceIsFresh(t *testing.T) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	assert.Equal(t, "no-store", rec.Result().Header.Get("Cache-Control"))
-	assert.Equal(t, "no-store", kit.cacheControl)
+	assert.Equal(t, "no-store", kit.cfg.CacheControl)
 }
 
 // TestIdentityReadAfterUnprotectedHeaderIsLogged: a handler that sends a
 // text/plain header first and reads the identity after gets a warning, once.
 func TestIdentityReadAfterUnprotectedHeaderIsLogged(t *testing.T) {
 	logger, logs := testLogger()
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(*http.Request) (string, bool) { return "a@x.com", true }, ErrorLog: logger})
+	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(*http.Request) (string, bool) { return "a@x.com", true }, Logger: logger})
 	require.NoError(t, err)
 	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

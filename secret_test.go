@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prefinerykit/prefinery/internal/secret"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -94,7 +95,7 @@ func TestNewSecretKeepsInnerBytes(t *testing.T) {
 
 func TestSignIsLowercaseHex(t *testing.T) {
 	sig := mustSecret(vendorSecretText).key.Sign("user@example.com")
-	assert.True(t, isSignature(sig), "64 lowercase hex characters: %q", sig)
+	assert.True(t, secret.IsSignature(sig), "64 lowercase hex characters: %q", sig)
 }
 
 func TestSecretConcurrentUse(t *testing.T) {

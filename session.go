@@ -31,23 +31,17 @@ func withSession(fn func() error) (err error) {
 	return fn()
 }
 
-// errNoSessionManager is returned by Login and Logout on a Kit with Config.User.
-var errNoSessionManager = fmt.Errorf("%w: Login and Logout need Config.Sessions; with Config.User the app signs users in itself", ErrInvalidConfig)
-
 // sessionIdentifier reads the identifier under the Kit's session key. A
 // missing, empty or non-string value means nobody is signed in.
 func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
 	var raw any
 	err = withSession(func() error {
-		raw = k.sessions.Get(ctx, k.sessionKey)
+		raw = k.cfg.Sessions.Get(ctx, k.cfg.SessionKey)
 		return nil
 	})
 	v, ok := raw.(string)
 	if raw != nil && !ok {
-		k.notString.Do(func() {
-			k.log.Error(fmt.Sprintf("prefinery: the session key %q holds a %T, not the user's identifier as a string, so every user looks signed out to Prefinery; "+
-				"store the identifier with kit.Login (or under another SessionKey), or look the user up with Config.User", k.sessionKey, raw))
-		})
+		k.diag.report(sessionValueNotText, slog.String("session_key", k.cfg.SessionKey), slog.String("type", fmt.Sprintf("%T", raw)))
 	}
 	return v, err
 }
@@ -57,16 +51,16 @@ func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
 // request that reads the identity, so pages that never render it pay nothing.
 // A store failure is an error: the caller treats the user as signed out.
 func (k *Kit) sessionLoggedOut(ctx context.Context) (bool, error) {
-	if k.sessions == nil {
+	if k.cfg.Sessions == nil {
 		return false, nil
 	}
 	var token string
-	if err := withSession(func() error { token = k.sessions.Token(ctx); return nil }); err != nil || token == "" {
+	if err := withSession(func() error { token = k.cfg.Sessions.Token(ctx); return nil }); err != nil || token == "" {
 		return false, err
 	}
 	revoked, err := k.loggedOut(ctx, token)
 	if err != nil {
-		k.log.Error("prefinery: the session store failed; treating the user as signed out", slog.Any("error", err))
+		k.cfg.Logger.Error("prefinery: the session store failed; treating the user as signed out", slog.Any("error", err))
 		return false, fmt.Errorf("prefinery: checking the session for a logout: %w", err)
 	}
 	return revoked, nil
@@ -89,21 +83,21 @@ func loggedOutKey(token string) string { return "prefinery-logged-out:" + token 
 func (k *Kit) loggedOut(ctx context.Context, token string) (bool, error) {
 	var found bool
 	var err error
-	if cs, ok := k.sessions.Store.(scs.CtxStore); ok {
+	if cs, ok := k.cfg.Sessions.Store.(scs.CtxStore); ok {
 		_, found, err = cs.FindCtx(ctx, loggedOutKey(token))
 	} else {
-		_, found, err = k.sessions.Store.Find(loggedOutKey(token))
+		_, found, err = k.cfg.Sessions.Store.Find(loggedOutKey(token))
 	}
 	return found, err
 }
 
 // markLoggedOut leaves the marker for token, for the session lifetime.
 func (k *Kit) markLoggedOut(ctx context.Context, token string) error {
-	expiry := time.Now().Add(k.sessions.Lifetime)
-	if cs, ok := k.sessions.Store.(scs.CtxStore); ok {
+	expiry := time.Now().Add(k.cfg.Sessions.Lifetime)
+	if cs, ok := k.cfg.Sessions.Store.(scs.CtxStore); ok {
 		return cs.CommitCtx(ctx, loggedOutKey(token), []byte{1}, expiry)
 	}
-	return k.sessions.Store.Commit(loggedOutKey(token), []byte{1}, expiry)
+	return k.cfg.Sessions.Store.Commit(loggedOutKey(token), []byte{1}, expiry)
 }
 
 // Login records identifier as the signed-in user in the request's scs session
@@ -116,17 +110,17 @@ func (k *Kit) markLoggedOut(ctx context.Context, token string) error {
 // [ErrNoSession] outside LoadAndSave, [ErrInvalidConfig] when the Kit uses
 // Config.User, or the session store's error; on error nothing is stored.
 func (k *Kit) Login(ctx context.Context, identifier string) error {
-	if k.sessions == nil {
+	if k.cfg.Sessions == nil {
 		return errNoSessionManager
 	}
-	if problem := identifierProblem(identifier, k.maxLen); problem != "" {
-		return fmt.Errorf("%w: %s", ErrInvalidIdentifier, problem)
+	if problem := identifierProblem(identifier, k.cfg.MaxIdentifierLength); problem != "" {
+		return identifierError(problem)
 	}
 	return withSession(func() error {
-		if err := k.sessions.RenewToken(ctx); err != nil {
+		if err := k.cfg.Sessions.RenewToken(ctx); err != nil {
 			return fmt.Errorf("prefinery: login: renewing the session token: %w", err)
 		}
-		k.sessions.Put(ctx, k.sessionKey, identifier)
+		k.cfg.Sessions.Put(ctx, k.cfg.SessionKey, identifier)
 		k.setRequestIdentifier(ctx, identifier)
 		return nil
 	})
@@ -140,20 +134,20 @@ func (k *Kit) Login(ctx context.Context, identifier string) error {
 // Prefinery has no de-authentication call: pages rendered after Logout simply
 // stop emitting authenticateUser.
 func (k *Kit) Logout(ctx context.Context) error {
-	if k.sessions == nil {
+	if k.cfg.Sessions == nil {
 		return errNoSessionManager
 	}
 	return withSession(func() error {
-		if old := k.sessions.Token(ctx); old != "" {
+		if old := k.cfg.Sessions.Token(ctx); old != "" {
 			if err := k.markLoggedOut(ctx, old); err != nil {
 				return fmt.Errorf("prefinery: logout: marking the old session token: %w", err)
 			}
 		}
-		if err := k.sessions.RenewToken(ctx); err != nil {
+		if err := k.cfg.Sessions.RenewToken(ctx); err != nil {
 			return fmt.Errorf("prefinery: logout: renewing the session token: %w", err)
 		}
-		k.sessions.Remove(ctx, k.sessionKey)
-		if s := k.setRequestIdentifier(ctx, ""); s != nil && !k.keepCacheOnLogout && !s.headerSent() {
+		k.cfg.Sessions.Remove(ctx, k.cfg.SessionKey)
+		if s := k.setRequestIdentifier(ctx, ""); s != nil && !k.cfg.KeepCacheOnLogout && !s.headerSent.Load() {
 			s.Header().Set("Clear-Site-Data", `"cache"`)
 		}
 		return nil
@@ -162,22 +156,22 @@ func (k *Kit) Logout(ctx context.Context) error {
 
 // setRequestIdentifier makes Login or Logout apply to the rest of the request
 // whose context is ctx, and returns its response (nil outside the middleware).
-func (k *Kit) setRequestIdentifier(ctx context.Context, identifier string) *signedResponse {
-	s, ok := ctx.Value(identityKey{k}).(*signedResponse)
-	if ok {
+func (k *Kit) setRequestIdentifier(ctx context.Context, identifier string) *requestState {
+	s := k.stateOf(ctx)
+	if s != nil {
 		s.setIdentifier(identifier)
 	}
 	return s
 }
 
 // SessionErrorFunc is an scs ErrorFunc (assign it to SessionManager.ErrorFunc)
-// for session store failures: it logs the error through Config.ErrorLog and
+// for session store failures: it logs the error through Config.Logger and
 // answers 500 with a generic JSON error body and Cache-Control: no-store. No
 // page is rendered, so no identity (anyone's) can be sent. The store's error
 // is logged as the store reported it; the kit adds no identifier, secret or
 // URL path (paths can carry personal data).
 func (k *Kit) SessionErrorFunc(w http.ResponseWriter, r *http.Request, err error) {
-	k.log.Error("prefinery: session store failed; answering 500",
+	k.cfg.Logger.Error("prefinery: session store failed; answering 500",
 		slog.String("method", r.Method), slog.Any("error", err))
 	respond.Error(w, r, http.StatusInternalServerError, "internal server error")
 }

@@ -65,7 +65,7 @@ func TestSessionValuesThatMeanSignedOut(t *testing.T) {
 			cookie := sessionCookie(t, res)
 			inSession(t, sm, cookie, func(r *http.Request) {
 				kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					_, ok := kit.requestIdentity(r)
+					_, ok := kit.templateIdentity(r)
 					assert.False(t, ok)
 				})).ServeHTTP(httptest.NewRecorder(), r)
 			})
@@ -80,9 +80,9 @@ func TestSessionAppOwnKey(t *testing.T) {
 	res := inSession(t, sm, nil, func(r *http.Request) { sm.Put(r.Context(), "userEmail", "dora@example.com") })
 	inSession(t, sm, sessionCookie(t, res), func(r *http.Request) {
 		kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			id, ok := kit.requestIdentity(r)
+			id, ok := kit.templateIdentity(r)
 			assert.True(t, ok)
-			assert.Equal(t, "dora@example.com", id.Value)
+			assert.Equal(t, "dora@example.com", id.Identifier)
 		})).ServeHTTP(httptest.NewRecorder(), r)
 	})
 }
@@ -190,7 +190,7 @@ func TestLoginAndLogoutTakeEffectAtOnce(t *testing.T) {
 		if !ok {
 			return "none"
 		}
-		return id.Value + " " + id.Signature
+		return id.Identifier + " " + id.Signature
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /switch", func(w http.ResponseWriter, r *http.Request) {

@@ -4,10 +4,12 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
+
+	"github.com/prefinerykit/prefinery/internal/csp"
 )
 
 //go:embed snippet.tmpl
@@ -36,9 +38,6 @@ type snippetData struct {
 	Src      string
 	Identity any // an Identity (a json.Marshaler), or nil when signed out
 }
-
-// errNoLoader is returned by the embed helpers when the Kit has no loader.
-var errNoLoader = errors.New("prefinery: the embed snippet needs Config.ProjectKey (or Config.WidgetURL) for its loader script")
 
 // FuncMap returns the kit's template functions, to add to the app's
 // html/template with Funcs before parsing. Each takes the *http.Request being
@@ -97,7 +96,7 @@ func (k *Kit) FuncMap() template.FuncMap {
 // authenticateUser call, every <script> with the CSP nonce. It tells
 // AutoInsert that the snippet is on the page.
 func (k *Kit) embed(r *http.Request) (template.HTML, error) {
-	if k.loaderURL == "" {
+	if k.cfg.WidgetURL == "" {
 		return "", errNoLoader
 	}
 	markRendered(r)
@@ -106,7 +105,7 @@ func (k *Kit) embed(r *http.Request) (template.HTML, error) {
 
 // loaderOnly renders the stub and the loader, never the authenticateUser call.
 func (k *Kit) loaderOnly(r *http.Request) (template.HTML, error) {
-	if k.loaderURL == "" {
+	if k.cfg.WidgetURL == "" {
 		return "", errNoLoader
 	}
 	markRendered(r)
@@ -123,10 +122,10 @@ func (k *Kit) authenticate(r *http.Request) (template.HTML, error) {
 func (k *Kit) render(r *http.Request, t int) (template.HTML, error) {
 	var identity []byte
 	if t != loaderTemplate {
-		if id, ok := k.requestIdentity(r); ok {
+		if id, ok := k.templateIdentity(r); ok {
 			b, err := id.MarshalJSON()
 			if err != nil { // only for identities planted with WithIdentity
-				k.log.Error("prefinery: the identity cannot be rendered", "kind", string(id.Kind), "error", err)
+				k.cfg.Logger.Error("prefinery: the identity cannot be rendered", slog.String("kind", string(id.Kind)), slog.Any("error", err))
 				return "", err
 			}
 			identity = b
@@ -135,7 +134,7 @@ func (k *Kit) render(r *http.Request, t int) (template.HTML, error) {
 		}
 	}
 	nonce := k.validNonce(r)
-	skel := &k.skeletons[t][b2i(nonce != "")][b2i(identity != nil)]
+	skel := &k.snippets[t][b2i(nonce != "")][b2i(identity != nil)]
 	return skel.render(nonce, identity, nil), nil
 }
 
@@ -157,14 +156,14 @@ func fieldsOf(pairs ...any) (map[string]any, error) {
 
 // signature returns r's signed-in user's signature, or "".
 func (k *Kit) signature(r *http.Request) string {
-	id, _ := k.requestIdentity(r)
+	id, _ := k.templateIdentity(r)
 	return id.Signature
 }
 
 // identifierOf returns r's signed-in user's identifier, or "".
 func (k *Kit) identifierOf(r *http.Request) string {
-	id, _ := k.requestIdentity(r)
-	return id.Value
+	id, _ := k.templateIdentity(r)
+	return id.Identifier
 }
 
 // validNonce returns Config.Nonce's answer for r when it is plausible base64
@@ -174,23 +173,21 @@ func (k *Kit) validNonce(r *http.Request) string {
 	if r == nil {
 		return ""
 	}
-	if k.nonce == nil { // the kit's own nonce, when the page has a CSP
-		if s, ok := r.Context().Value(identityKey{k}).(*signedResponse); ok {
+	if k.cfg.Nonce == nil { // the kit's own nonce, when the page has a CSP
+		if s := k.stateOf(r.Context()); s != nil {
 			return s.renderNonce()
 		}
 		return ""
 	}
-	n := k.nonce(r)
+	n := k.cfg.Nonce(r)
 	if n == "" {
-		if s, ok := r.Context().Value(identityKey{k}).(*signedResponse); ok && hasCSP(s.Header()) {
-			k.noNonce.Do(func() {
-				k.log.Warn("prefinery: Config.Nonce gave no nonce for a page with a Content-Security-Policy: the kit's scripts carry none and may be blocked; return the page's nonce, or leave Config.Nonce nil and the kit adds its own to the policy")
-			})
+		if s := k.stateOf(r.Context()); s != nil && csp.Has(s.Header()) {
+			k.diag.report(appNonceMissing)
 		}
 		return ""
 	}
 	if !isBase64Token(n) {
-		k.log.Warn("prefinery: Config.Nonce returned a value that is not base64; rendering the script without a nonce", "length", len(n))
+		k.cfg.Logger.Warn("prefinery: Config.Nonce returned a value that is not base64; rendering the script without a nonce", slog.Int("length", len(n)))
 		return ""
 	}
 	return n

@@ -73,8 +73,8 @@ func TestEmbedGolden(t *testing.T) {
 	}{
 		{"anonymous", nil, "", embedOf},
 		{"signed-in-email", nil, "alice@example.com", embedOf},
-		{"signed-in-referral_code", func(c *Config) { c.Kind = ReferralCode }, "REF123", embedOf},
-		{"signed-in-id", func(c *Config) { c.Kind = ID }, "4242", embedOf},
+		{"signed-in-referral_code", func(c *Config) { c.Kind = KindReferralCode }, "REF123", embedOf},
+		{"signed-in-id", func(c *Config) { c.Kind = KindID }, "4242", embedOf},
 		{"nonce-anonymous", func(c *Config) { c.Nonce = nonce }, "", embedOf},
 		{"nonce-signed-in", func(c *Config) { c.Nonce = nonce }, "alice@example.com", embedOf},
 		{"widget-url", func(c *Config) { c.WidgetURL = "/static/prefinery-standin.js" }, "alice@example.com", embedOf},
@@ -131,7 +131,7 @@ func TestNonceValidation(t *testing.T) {
 			logger, logs := testLogger()
 			kit := newSnippetKit(t, func(c *Config) {
 				c.Nonce = func(*http.Request) string { return tt.nonce }
-				c.ErrorLog = logger
+				c.Logger = logger
 			})
 			out := renderFor(t, kit, "a@b.c", embedOf(kit))
 			if tt.want != "" {
@@ -250,14 +250,14 @@ func runInNode(t *testing.T, pages [][]string) []nodeResult {
 func TestHostileIdentifiersInNode(t *testing.T) {
 	// 1 KiB of mixed text: over the default limit, so this kit raises it.
 	identifiers := append(slices.Clone(hostileIdentifiers), strings.Repeat("</script>ü🎉\u2028'\"", 64)[:1024])
-	for _, kind := range []Kind{Email, ReferralCode} {
+	for _, kind := range []Kind{KindEmail, KindReferralCode} {
 		kit := newSnippetKit(t, func(c *Config) { c.Kind = kind; c.MaxIdentifierLength = 2048 })
 		var pages [][]string
 		for _, id := range identifiers {
 			page := "<!doctype html><html><head>" + renderFor(t, kit, id, embedOf(kit)) + "</head><body></body></html>"
 			inline, srcs := inlineScripts(t, page)
 			require.Len(t, inline, 2, "stub and authenticateUser, nothing else, for %q", id)
-			require.Equal(t, []string{kit.loaderURL}, srcs)
+			require.Equal(t, []string{kit.cfg.WidgetURL}, srcs)
 			pages = append(pages, inline)
 		}
 		for i, res := range runInNode(t, pages) {
@@ -281,7 +281,7 @@ func TestPlantedIdentityNeverRendersScripts(t *testing.T) {
 	kit := newSnippetKit(t, nil)
 	for _, sig := range []string{`</script><script>alert(1)</script>`, strings.Repeat("A", 64), strings.Repeat("a", 63), ""} {
 		req := httptest.NewRequest(http.MethodGet, "/", nil)
-		req = req.WithContext(kit.WithIdentity(req.Context(), Identity{Kind: Email, Value: "a@b.c", Signature: sig}))
+		req = req.WithContext(kit.WithIdentity(req.Context(), Identity{Kind: KindEmail, Identifier: "a@b.c", Signature: sig}))
 		html, err := kit.embed(req)
 		assert.ErrorIs(t, err, ErrInvalidIdentifier, "%q", sig)
 		assert.Empty(t, html)

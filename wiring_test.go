@@ -42,7 +42,7 @@ func TestWiringMistakesExplainThemselves(t *testing.T) {
 			func(sm *scs.SessionManager) http.Handler {
 				return sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { sm.Put(r.Context(), "authenticatedUserID", 42) }))
 			},
-			[]string{`authenticatedUserID`, "holds a int, not the user", "kit.Login", "Config.User"}},
+			[]string{`"session_key":"authenticatedUserID"`, `"type":"int"`, "not the user's identifier as a string", "kit.Login", "Config.User"}},
 		{"Config.Nonce gives nothing under a CSP", func(c *Config) { c.Nonce = func(*http.Request) string { return "" } },
 			func(kit *Kit, sm *scs.SessionManager, h http.Handler) http.Handler {
 				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -56,7 +56,7 @@ func TestWiringMistakesExplainThemselves(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			logger, logs := testLogger()
 			sm := scs.New()
-			cfg := Config{Secret: testSecret, Sessions: sm, ProjectKey: "ab12cd34", ErrorLog: logger}
+			cfg := Config{Secret: testSecret, Sessions: sm, ProjectKey: "ab12cd34", Logger: logger}
 			if tt.edit != nil {
 				tt.edit(&cfg)
 			}
@@ -101,7 +101,7 @@ func TestNewWithoutLoader(t *testing.T) {
 // and says so once.
 func TestMetaCSPIsLogged(t *testing.T) {
 	logger, logs := testLogger()
-	kit, err := New(Config{Secret: testSecret, User: userFromContext, ProjectKey: "ab12cd34", AutoInsert: true, ErrorLog: logger})
+	kit, err := New(Config{Secret: testSecret, User: userFromContext, ProjectKey: "ab12cd34", AutoInsert: true, Logger: logger})
 	require.NoError(t, err)
 	page := `<html><head><META HTTP-EQUIV="Content-Security-Policy" content="script-src 'self'"></head><body></body></html>`
 	for range 3 {

@@ -63,7 +63,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 	}
 	fs := flag.NewFlagSet("prefinery-sign", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	kindName := fs.String("kind", string(prefinery.Email), "identifier kind: email, referral_code or id")
+	kindName := fs.String("kind", string(prefinery.KindEmail), "identifier kind: email, referral_code or id")
 	asJSON := fs.Bool("json", false, "print {\"<kind>\":\"…\",\"signature\":\"…\"} objects, one a line")
 	secretFile := fs.String("secret-file", "", "read the secret from `PATH` instead of $"+secretEnv)
 	verify := fs.String("verify", "", "check `SIGNATURE` against the single IDENTIFIER; exit 0 if it matches, 1 if not")
@@ -89,7 +89,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 	}
 	kind := prefinery.Kind(*kindName)
 	switch kind {
-	case prefinery.Email, prefinery.ReferralCode, prefinery.ID:
+	case prefinery.KindEmail, prefinery.KindReferralCode, prefinery.KindID:
 	default:
 		fmt.Fprintf(stderr, "prefinery-sign: -kind %q: want email, referral_code or id\n", *kindName)
 		return exitUsage
@@ -123,7 +123,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 	defer out.Flush()
 	for _, identifier := range identifiers {
 		warn(stderr, kind, identifier)
-		id := prefinery.Identity{Kind: kind, Value: identifier, Signature: key.Sign(identifier)}
+		id := prefinery.Identity{Kind: kind, Identifier: identifier, Signature: key.Sign(identifier)}
 		if !*asJSON {
 			fmt.Fprintf(out, "%s\t%s\n", identifier, id.Signature)
 			continue
@@ -200,7 +200,7 @@ func warn(stderr io.Writer, kind prefinery.Kind, identifier string) {
 	if strings.TrimSpace(identifier) != identifier {
 		fmt.Fprintf(stderr, "warning: %q has leading or trailing whitespace; it is signed as is\n", identifier)
 	}
-	if kind == prefinery.Email && strings.IndexFunc(identifier, unicode.IsUpper) >= 0 {
+	if kind == prefinery.KindEmail && strings.IndexFunc(identifier, unicode.IsUpper) >= 0 {
 		fmt.Fprintf(stderr, "warning: %q has upper-case letters; Prefinery must have the address in exactly this case\n", identifier)
 	}
 	if identifier == "" {

@@ -25,7 +25,7 @@ func New(secret prefinery.Secret, widgetURL string) (http.Handler, error) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		id, _ := kit.Identity(r.Context())
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if err := page(p, id.Value).Render(r.Context(), w); err != nil {
+		if err := page(p, id.Identifier).Render(r.Context(), w); err != nil {
 			http.Error(w, "internal server error", http.StatusInternalServerError)
 		}
 	})

@@ -1,13 +1,17 @@
-package prefinery
+// Package htmlscan follows an HTML page as it is written, far enough to know
+// where the snippet may go: before the last </body> end tag that stands in
+// markup. It is not a parser; where a page does something it does not follow,
+// it says so and the caller inserts nothing.
+package htmlscan
 
-// markupScanner follows an HTML page as it is written, a byte at a time and
+// Scanner follows an HTML page as it is written, a byte at a time and
 // each byte once, far enough to know where a </body> end tag stands in markup:
 // not inside a comment, a CDATA section, a tag's attribute, or the text of a
 // script, style, textarea, title or other raw-text element, where the HTML
 // parser would not read it as a tag. It is not a parser; where the page does
 // something it does not follow (a script holding "<!--", which switches the
 // parser's script states), it gives up and says so.
-type markupScanner struct {
+type Scanner struct {
 	state     scanState
 	offset    int    // bytes scanned so far
 	tagStart  int    // offset of the '<' of the construct being scanned
@@ -51,22 +55,23 @@ var rawTextElements = map[string]bool{
 	"iframe": true, "noembed": true, "noframes": true, "noscript": true,
 }
 
-func newMarkupScanner() *markupScanner { return &markupScanner{lastBody: -1} }
+// New returns a Scanner at the start of a page.
+func New() *Scanner { return &Scanner{lastBody: -1} }
 
-// insertionPoint returns the offset of the last </body> the scanner saw in
+// InsertionPoint returns the offset of the last </body> the scanner saw in
 // markup, or -1 when there is none or it is unsure of the page.
-func (m *markupScanner) insertionPoint() int {
+func (m *Scanner) InsertionPoint() int {
 	if m.unsure {
 		return -1
 	}
 	return m.lastBody
 }
 
-// holdFrom returns the offset from which the page must be held back while it
+// HoldFrom returns the offset from which the page must be held back while it
 // streams: the last </body> seen in markup (the snippet may go there), or the
 // start of a tag not finished yet (it may be one; a tag counts once its '>'
 // is seen). Everything before may be sent.
-func (m *markupScanner) holdFrom() int {
+func (m *Scanner) HoldFrom() int {
 	hold := m.offset
 	switch m.state {
 	case stTagOpen, stTagName, stInTag, stAttrValue, stQuotedValue, stUnquotedValue:
@@ -78,8 +83,8 @@ func (m *markupScanner) holdFrom() int {
 	return hold
 }
 
-// write scans the next bytes of the page.
-func (m *markupScanner) write(p []byte) {
+// Write scans the next bytes of the page.
+func (m *Scanner) Write(p []byte) {
 	for i, c := range p {
 		m.step(c, m.offset+i)
 	}
@@ -98,7 +103,7 @@ func lower(c byte) byte {
 }
 
 // step advances the scanner over byte c at offset at.
-func (m *markupScanner) step(c byte, at int) {
+func (m *Scanner) step(c byte, at int) {
 	if m.unsure || m.plaintext {
 		return
 	}
@@ -188,7 +193,7 @@ func (m *markupScanner) step(c byte, at int) {
 }
 
 // tagEnd finishes the tag whose '>' is at offset at.
-func (m *markupScanner) tagEnd(at int) {
+func (m *Scanner) tagEnd(at int) {
 	m.state = stData
 	name := string(m.name)
 	if m.endTag {
@@ -206,7 +211,7 @@ func (m *markupScanner) tagEnd(at int) {
 }
 
 // markupDecl follows "<!": a comment, a CDATA section or a bogus comment.
-func (m *markupScanner) markupDecl(c byte) {
+func (m *Scanner) markupDecl(c byte) {
 	const comment, cdata = "--", "[CDATA["
 	m.match++
 	switch {
@@ -228,7 +233,7 @@ func (m *markupScanner) markupDecl(c byte) {
 
 // comment follows a comment's text until "-->" or "--!>"; "<!-->" and
 // "<!--->" are empty comments.
-func (m *markupScanner) comment(c byte) {
+func (m *Scanner) comment(c byte) {
 	switch {
 	case c == '>' && (m.dashes >= 2 || m.bang || m.fresh && m.dashes <= 1):
 		m.state = stData
@@ -243,7 +248,7 @@ func (m *markupScanner) comment(c byte) {
 }
 
 // cdata follows a CDATA section until "]]>". match counts trailing ']'.
-func (m *markupScanner) cdata(c byte) {
+func (m *Scanner) cdata(c byte) {
 	switch {
 	case c == '>' && m.match >= 2:
 		m.state = stData
@@ -258,7 +263,7 @@ func (m *markupScanner) cdata(c byte) {
 // '/' or '>'. match counts the bytes of that end tag matched so far. In a
 // script, "<!--" switches the HTML parser into states where "</script>" may
 // not end it: the scanner gives up on such a page.
-func (m *markupScanner) rawTextByte(c byte, at int) {
+func (m *Scanner) rawTextByte(c byte, at int) {
 	if m.rawText == "script" {
 		const open = "<!--"
 		switch {

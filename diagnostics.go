@@ -1,0 +1,67 @@
+package prefinery
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+)
+
+// diagnostic names one wiring mistake the kit can see at run time: each is
+// logged once per Kit, with what was wrong and the fix, since it would
+// otherwise repeat on every request.
+type diagnostic uint8
+
+const (
+	noSession           diagnostic = iota // the middleware runs outside LoadAndSave
+	notThroughKit                         // a helper ran on a request that skipped the middleware
+	sessionValueNotText                   // the session key holds something other than a string
+	readAfterHeader                       // the identity was read after an unprotected header went out
+	cspAfterScripts                       // the page's CSP was set after the kit's scripts rendered
+	appNonceMissing                       // Config.Nonce gave nothing for a page with a CSP
+	metaCSP                               // AutoInsert saw a <meta> CSP it cannot amend
+	diagnosticCount
+)
+
+// diagnosticMessages is what each diagnostic says: the level, what was
+// wrong, and the fix.
+var diagnosticMessages = [diagnosticCount]struct {
+	level        slog.Level
+	problem, fix string
+}{
+	noSession: {slog.LevelError,
+		"no scs session in the request context; every request looks signed out",
+		"Put kit.Middleware inside sessions.LoadAndSave (the session must be loaded before the kit reads it)"},
+	notThroughKit: {slog.LevelError,
+		"a template function or the identity endpoint ran on a request that did not pass through kit.Middleware, so it looks signed out",
+		"wrap the routes: sessions.LoadAndSave(kit.Middleware(mux)), or alice.New(sessions.LoadAndSave, kit.Middleware)"},
+	sessionValueNotText: {slog.LevelError,
+		"the session key holds a value that is not the user's identifier as a string, so every user looks signed out to Prefinery",
+		"store the identifier with kit.Login (or under another SessionKey), or look the user up with Config.User"},
+	readAfterHeader: {slog.LevelWarn,
+		"the identity was read after the response header was sent without no-store",
+		"render it before writing the response, or give the response a text/html Content-Type"},
+	cspAfterScripts: {slog.LevelWarn,
+		"the page's Content-Security-Policy was set after the kit rendered its scripts, which carry no nonce and will be blocked",
+		"set the CSP header before the handler runs"},
+	appNonceMissing: {slog.LevelWarn,
+		"Config.Nonce gave no nonce for a page with a Content-Security-Policy: the kit's scripts carry none and may be blocked",
+		"return the page's nonce, or leave Config.Nonce nil and the kit adds its own to the policy"},
+	metaCSP: {slog.LevelWarn,
+		`a page sets its Content-Security-Policy in a <meta http-equiv="Content-Security-Policy"> tag, which the kit cannot add its nonce to`,
+		"send the policy as a header instead"},
+}
+
+// diagnostics logs each diagnostic once.
+type diagnostics struct {
+	log    *slog.Logger
+	logged [diagnosticCount]atomic.Bool
+}
+
+// report logs d with attrs the first time; later reports are dropped.
+func (ds *diagnostics) report(d diagnostic, attrs ...slog.Attr) {
+	if ds.logged[d].Swap(true) {
+		return
+	}
+	m := diagnosticMessages[d]
+	ds.log.LogAttrs(context.Background(), m.level, "prefinery: "+m.problem+"; "+m.fix, attrs...)
+}
