@@ -135,7 +135,9 @@ func TestAutoInsert(t *testing.T) {
 }
 
 func TestAutoInsertSkip(t *testing.T) {
-	kit := newSnippetKit(t, func(c *Config) { c.SkipAutoInsert = func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/pa") } })
+	kit := newSnippetKit(t, func(c *Config) {
+		c.SkipAutoInsert = func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/pa") }
+	})
 	res := serveAuto(t, kit, "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html"))
 	assert.Equal(t, page, body(t, res))
 }

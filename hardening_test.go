@@ -32,8 +32,14 @@ func TestNoNormalisation(t *testing.T) {
 	}
 	kit := newSnippetKit(t, nil)
 	for _, p := range pairs {
-		a := renderFor(t, kit, p[0], func(r *http.Request) string { id, _ := kit.templateIdentity(r); return id.Identifier + "\t" + id.Signature })
-		b := renderFor(t, kit, p[1], func(r *http.Request) string { id, _ := kit.templateIdentity(r); return id.Identifier + "\t" + id.Signature })
+		a := renderFor(t, kit, p[0], func(r *http.Request) string {
+			id, _ := kit.templateIdentity(r)
+			return id.Identifier + "\t" + id.Signature
+		})
+		b := renderFor(t, kit, p[1], func(r *http.Request) string {
+			id, _ := kit.templateIdentity(r)
+			return id.Identifier + "\t" + id.Signature
+		})
 		assert.Equal(t, p[0]+"\t"+kit.Sign(p[0]), a, "%q is emitted as signed", p[0])
 		assert.NotEqual(t, a, b, "%q and %q stay two users", p[0], p[1])
 	}

@@ -89,7 +89,7 @@ func New(opts Options) (*App, error) {
 			n, _ := r.Context().Value(nonceKey{}).(string)
 			return n
 		},
-		Logger:            logger,
+		Logger:              logger,
 		MaxIdentifierLength: opts.MaxIdentifierLength,
 	}
 	var widget *standin.Widget
