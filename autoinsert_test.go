@@ -49,7 +49,7 @@ func htmlHandler(status int, content string, headers ...string) http.HandlerFunc
 }
 
 func TestAutoInsert(t *testing.T) {
-	kit := newSnippetKit(t, nil)
+	kit := newKit(t, Config{})
 	signedIn := renderFor(t, kit, "amy@example.com", embedOf(kit))
 	anonymous := renderFor(t, kit, "", embedOf(kit))
 	var gz bytes.Buffer
@@ -135,7 +135,7 @@ func TestAutoInsert(t *testing.T) {
 }
 
 func TestAutoInsertSkip(t *testing.T) {
-	kit := newSnippetKit(t, func(c *Config) {
+	kit := newKit(t, Config{}, func(c *Config) {
 		c.SkipAutoInsert = func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/pa") }
 	})
 	res := serveAuto(t, kit, "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html"))
@@ -143,7 +143,7 @@ func TestAutoInsertSkip(t *testing.T) {
 }
 
 func TestAutoInsertFixesContentLength(t *testing.T) {
-	kit := newSnippetKit(t, nil)
+	kit := newKit(t, Config{})
 	res := serveAuto(t, kit, "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html", "Content-Length", strconv.Itoa(len(page))))
 	got := body(t, res)
 	assert.Greater(t, len(got), len(page))
@@ -154,7 +154,7 @@ func TestAutoInsertFixesContentLength(t *testing.T) {
 // client to read it before finishing: the head must arrive early, and the
 // snippet still lands before </body>.
 func TestAutoInsertStreams(t *testing.T) {
-	kit := newSnippetKit(t, func(c *Config) { c.AutoInsert = true })
+	kit := newKit(t, Config{AutoInsert: true})
 	clientSawHead := make(chan struct{})
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
@@ -187,7 +187,7 @@ func TestAutoInsertStreams(t *testing.T) {
 // TestAutoInsertResponseController: deadlines and flushing reach the real
 // connection through Unwrap.
 func TestAutoInsertResponseController(t *testing.T) {
-	kit := newSnippetKit(t, func(c *Config) { c.AutoInsert = true })
+	kit := newKit(t, Config{AutoInsert: true})
 	srv := httptest.NewServer(kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
 		assert.NoError(t, rc.SetWriteDeadline(time.Now().Add(5*time.Second)))
@@ -205,7 +205,7 @@ func TestAutoInsertResponseController(t *testing.T) {
 // TestAutoInsertDropsValidators: a changed body never keeps the handler's
 // ETag or Last-Modified.
 func TestAutoInsertDropsValidators(t *testing.T) {
-	kit := newSnippetKit(t, nil)
+	kit := newKit(t, Config{})
 	res := serveAuto(t, kit, "GET", "", htmlHandler(200, page, "Content-Type", "text/html", "ETag", `"v1"`, "Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT"))
 	got := body(t, res)
 	require.Contains(t, got, stubJS)
@@ -230,14 +230,14 @@ func manyFlushes(w http.ResponseWriter, r *http.Request) {
 // TestAutoInsertManyFlushes: the snippet still goes before the early
 // </body>, and every byte arrives. BenchmarkAutoInsertManyFlushes times it.
 func TestAutoInsertManyFlushes(t *testing.T) {
-	kit := newSnippetKit(t, nil)
+	kit := newKit(t, Config{})
 	got := body(t, serveAuto(t, kit, "GET", "amy@example.com", manyFlushes))
 	assert.True(t, strings.HasPrefix(got, "<html><body>hi<script"), "inserted before the early </body>")
 	assert.Equal(t, 21+16000*100+len(renderFor(t, kit, "amy@example.com", embedOf(kit))), len(got))
 }
 
 func BenchmarkAutoInsertManyFlushes(b *testing.B) {
-	kit := newSnippetKit(b, nil)
+	kit := newKit(b, Config{})
 	h := kit.Middleware(kit.insertSnippet(http.HandlerFunc(manyFlushes)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -249,7 +249,7 @@ func BenchmarkAutoInsertManyFlushes(b *testing.B) {
 // TestAutoInsertKeepsHijacker: a handler behind AutoInsert can still take
 // over the connection (websocket upgrades).
 func TestAutoInsertKeepsHijacker(t *testing.T) {
-	kit := newSnippetKit(t, nil)
+	kit := newKit(t, Config{})
 	srv := httptest.NewServer(kit.Middleware(kit.insertSnippet(hijacker(t))))
 	defer srv.Close()
 	res, err := http.Get(srv.URL)

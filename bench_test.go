@@ -29,10 +29,7 @@ func naiveSign(secret, identifier string) string {
 }
 
 func BenchmarkSign(b *testing.B) {
-	kit, err := New(Config{EndpointOnly: true, Secret: mustSecret(vendorSecretText), Sessions: scs.New()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	kit := newKit(b, Config{EndpointOnly: true, Secret: mustSecret(vendorSecretText), Sessions: scs.New()})
 	// floor: the two SHA-256 block compressions an HMAC of a short identifier
 	// needs (inner message block, outer digest block), and nothing else.
 	b.Run("floor-two-blocks", func(b *testing.B) {
@@ -150,20 +147,14 @@ func (d *discardWriter) WriteHeader(int)             {}
 
 func BenchmarkMiddleware(b *testing.B) {
 	sm := scs.New()
-	kit, err := New(Config{EndpointOnly: true, Secret: mustSecret(vendorSecretText), Sessions: sm})
-	if err != nil {
-		b.Fatal(err)
-	}
+	kit := newKit(b, Config{EndpointOnly: true, Secret: mustSecret(vendorSecretText), Sessions: sm})
 	// The same kit reading its user from the app's own auth (Config.User)
 	// instead of scs, which isolates the kit's cost from scs's Get.
 	type authUser struct{}
-	userKit, err := New(Config{EndpointOnly: true, Secret: mustSecret(vendorSecretText), User: func(r *http.Request) (string, bool) {
+	userKit := newKit(b, Config{EndpointOnly: true, Secret: mustSecret(vendorSecretText), User: func(r *http.Request) (string, bool) {
 		u, ok := r.Context().Value(authUser{}).(string)
 		return u, ok
 	}})
-	if err != nil {
-		b.Fatal(err)
-	}
 	ignore := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	read := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id, ok := kit.templateIdentity(r); !ok || len(id.Signature) != secret.SignatureLength {
@@ -207,11 +198,8 @@ func BenchmarkMiddleware(b *testing.B) {
 
 func BenchmarkEmbed(b *testing.B) {
 	sm := scs.New()
-	kit, err := New(Config{Secret: mustSecret(vendorSecretText), Sessions: sm, ProjectKey: "ab12cd34",
+	kit := newKit(b, Config{Secret: mustSecret(vendorSecretText), Sessions: sm, ProjectKey: "ab12cd34",
 		Nonce: func(*http.Request) string { return "cmFuZG9tLW5vbmNl" }})
-	if err != nil {
-		b.Fatal(err)
-	}
 	for _, signedIn := range []bool{true, false} {
 		name, email := "signed-in", benchEmail
 		if !signedIn {
@@ -234,10 +222,7 @@ func BenchmarkEmbed(b *testing.B) {
 
 func BenchmarkIdentityHandler(b *testing.B) {
 	sm := scs.New()
-	kit, err := New(Config{EndpointOnly: true, Secret: mustSecret(vendorSecretText), Sessions: sm})
-	if err != nil {
-		b.Fatal(err)
-	}
+	kit := newKit(b, Config{EndpointOnly: true, Secret: mustSecret(vendorSecretText), Sessions: sm})
 	h := kit.Middleware(kit.IdentityHandler())
 	req := sessionRequest(b, sm, benchEmail)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
@@ -255,10 +240,7 @@ func BenchmarkIdentityHandler(b *testing.B) {
 // signed-in user.
 func BenchmarkCall(b *testing.B) {
 	sm := scs.New()
-	kit, err := New(Config{Secret: mustSecret(vendorSecretText), Sessions: sm, ProjectKey: "ab12cd34"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	kit := newKit(b, Config{Secret: mustSecret(vendorSecretText), Sessions: sm, ProjectKey: "ab12cd34"})
 	var r *http.Request
 	kit.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, req *http.Request) { r = req })).
 		ServeHTTP(&discardWriter{h: http.Header{}}, sessionRequest(b, sm, benchEmail))
@@ -274,10 +256,7 @@ func BenchmarkCall(b *testing.B) {
 // BenchmarkAmendCSP is the per-page cost of merging the kit's nonce and
 // sources into an app's policy ("Let's Go" style).
 func BenchmarkAmendCSP(b *testing.B) {
-	kit, err := New(Config{Secret: mustSecret(vendorSecretText), Sessions: scs.New(), ProjectKey: "ab12cd34"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	kit := newKit(b, Config{Secret: mustSecret(vendorSecretText), Sessions: scs.New(), ProjectKey: "ab12cd34"})
 	h := http.Header{}
 	b.ReportAllocs()
 	for b.Loop() {

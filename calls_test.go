@@ -30,7 +30,7 @@ func renderTemplate(t *testing.T, kit *Kit, identifier, text string, data any) (
 }
 
 func TestCompleteCalls(t *testing.T) {
-	kit := newSnippetKit(t, nil)
+	kit := newKit(t, Config{})
 	const amy = "amy@example.com"
 	sig := kit.Sign(amy)
 	tests := []struct {
@@ -71,7 +71,7 @@ func TestCompleteCalls(t *testing.T) {
 }
 
 func TestCompleteCallsSignedOut(t *testing.T) {
-	kit := newSnippetKit(t, nil)
+	kit := newKit(t, Config{})
 	for _, text := range []string{
 		`{{prefineryEmbedReferralPage .Request "referrals"}}`,
 		`{{prefineryPopupReferralPage .Request}}`,
@@ -90,7 +90,7 @@ func TestCompleteCallsSignedOut(t *testing.T) {
 }
 
 func TestCompleteCallsRefuse(t *testing.T) {
-	kit := newSnippetKit(t, nil)
+	kit := newKit(t, Config{})
 	for _, text := range []string{
 		`{{prefineryEmbedReferralPage .Request "x\" onload=\"alert(1)"}}`,
 		`{{prefineryEmbedReferralPage .Request ""}}`,

@@ -36,7 +36,7 @@ func TestCompiledMatchesTemplate(t *testing.T) {
 	for _, kind := range []Kind{KindEmail, KindReferralCode, KindID} {
 		for _, loader := range []string{"", "/static/w.js"} {
 			for _, nonce := range nonces {
-				kit := newSnippetKit(t, func(c *Config) {
+				kit := newKit(t, Config{}, func(c *Config) {
 					c.Kind = kind
 					c.Nonce = func(*http.Request) string { return nonce }
 					if loader != "" {
@@ -68,7 +68,7 @@ func TestCompiledCallsMatchTemplate(t *testing.T) {
 		{"first_name": `Zoë </script><!-- "'`, "n": 3, "nested": map[string]any{"a": []any{"\u2028", true}}},
 	}
 	for _, nonce := range []string{"", "a+b/c=", "abc-_XYZ"} {
-		kit := newSnippetKit(t, func(c *Config) { c.Nonce = func(*http.Request) string { return nonce } })
+		kit := newKit(t, Config{Nonce: func(*http.Request) string { return nonce }})
 		for name := range webAPICalls {
 			for _, callback := range []string{"", "onUser", "app.$cb_1"} {
 				for _, f := range fields {

@@ -1,7 +1,11 @@
 package prefinery
 
 import (
+	"context"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
@@ -64,21 +68,55 @@ func TestNewValidatesConfig(t *testing.T) {
 }
 
 func TestNewDefaults(t *testing.T) {
-	kit, err := New(Config{Secret: testSecret, Sessions: scs.New(), ProjectKey: "ab12cd34"})
-	require.NoError(t, err)
+	kit := newKit(t, Config{Sessions: scs.New()})
 	assert.Equal(t, KindEmail, kit.cfg.Kind)
 	assert.Equal(t, "prefinery.identifier", kit.cfg.SessionKey)
 	assert.Equal(t, 320, kit.cfg.MaxIdentifierLength)
 	assert.Equal(t, "https://widget.prefinery.com/widget/v2/ab12cd34.js", kit.cfg.WidgetURL)
 	assert.Equal(t, "no-store", kit.cfg.CacheControl)
 	assert.NotNil(t, kit.cfg.Logger)
+	assert.True(t, kit.cfg.Secret.isZero(), "the Kit keeps its secret in one place, where Rotate swaps it")
+}
+
+// TestErrorsHaveOnePrefix: however deep an error chain goes, its message
+// starts with "prefinery: " once, and errors.Is finds every sentinel in it.
+func TestErrorsHaveOnePrefix(t *testing.T) {
+	t.Setenv("PREFINERY_IDENTITY_SECRET", "")
+	os.Unsetenv("PREFINERY_IDENTITY_SECRET")
+	file := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(file, []byte(" padded-secret-0123456789"), 0o600))
+	_, fromFile := SecretFromFile(file)
+	t.Setenv("SHORT_SECRET", "short")
+	_, fromEnv := SecretFromEnv("SHORT_SECRET")
+	_, noSecret := New(Config{Sessions: scs.New(), EndpointOnly: true})
+	_, badKind := New(Config{Secret: testSecret, Sessions: scs.New(), EndpointOnly: true, Kind: "phone"})
+	kit := newKit(t, Config{})
+	tests := []struct {
+		err  error
+		want []error
+	}{
+		{fromFile, []error{ErrInvalidSecret}},
+		{fromEnv, []error{ErrInvalidSecret}},
+		{noSecret, []error{ErrInvalidConfig, ErrInvalidSecret}},
+		{badKind, []error{ErrInvalidConfig}},
+		{kit.Rotate(Secret{}), []error{ErrInvalidSecret}},
+		{kit.Login(context.Background(), "a@b.c"), []error{ErrInvalidConfig}},
+		{newKit(t, Config{Sessions: scs.New()}).Login(context.Background(), ""), []error{ErrInvalidIdentifier}},
+	}
+	for _, tt := range tests {
+		require.Error(t, tt.err)
+		assert.Equal(t, 1, strings.Count(tt.err.Error(), "prefinery:"), "%q", tt.err)
+		assert.True(t, strings.HasPrefix(tt.err.Error(), "prefinery: "), "%q", tt.err)
+		for _, want := range tt.want {
+			assert.ErrorIs(t, tt.err, want, "%q", tt.err)
+		}
+	}
 }
 
 func TestRotate(t *testing.T) {
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: scs.New()})
-	require.NoError(t, err)
+	kit := newKit(t, Config{EndpointOnly: true, Sessions: scs.New()})
 	before := kit.Sign("a@b.c")
-	err = kit.Rotate(Secret{})
+	err := kit.Rotate(Secret{})
 	assert.ErrorIs(t, err, ErrInvalidSecret)
 	assert.Equal(t, before, kit.Sign("a@b.c"), "a refused rotation keeps the old secret")
 	require.NoError(t, kit.Rotate(mustSecret(vendorSecretText)))

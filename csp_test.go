@@ -36,7 +36,7 @@ var scriptNonce = regexp.MustCompile(`<script nonce="([^"]+)"`)
 // TestCSPNonceMatchesScripts: the kit's scripts carry the nonce it adds to the
 // page's policy (enforced and report-only), a fresh one per response.
 func TestCSPNonceMatchesScripts(t *testing.T) {
-	kit := newSnippetKit(t, nil)
+	kit := newKit(t, Config{})
 	h := cspPage(t, kit, "default-src 'self'", "script-src 'self'")
 	seen := map[string]bool{}
 	for range 3 {
@@ -61,20 +61,20 @@ func TestCSPNonceMatchesScripts(t *testing.T) {
 // where the page has no policy, and on responses that are not pages.
 func TestCSPLeftAlone(t *testing.T) {
 	t.Run("Config.Nonce set", func(t *testing.T) {
-		kit := newSnippetKit(t, func(c *Config) { c.Nonce = func(*http.Request) string { return "YXBwLW5vbmNl" } })
+		kit := newKit(t, Config{Nonce: func(*http.Request) string { return "YXBwLW5vbmNl" }})
 		rec := httptest.NewRecorder()
 		cspPage(t, kit, "script-src 'nonce-YXBwLW5vbmNl'", "").ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 		assert.Equal(t, "script-src 'nonce-YXBwLW5vbmNl'", rec.Header().Get("Content-Security-Policy"))
 		assert.Contains(t, rec.Body.String(), `nonce="YXBwLW5vbmNl"`)
 	})
 	t.Run("no policy", func(t *testing.T) {
-		kit := newSnippetKit(t, nil)
+		kit := newKit(t, Config{})
 		rec := httptest.NewRecorder()
 		cspPage(t, kit, "", "").ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 		assert.NotContains(t, rec.Body.String(), "nonce=", "no nonce without a policy to match")
 	})
 	t.Run("not a page", func(t *testing.T) {
-		kit := newSnippetKit(t, nil)
+		kit := newKit(t, Config{})
 		rec := httptest.NewRecorder()
 		h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Security-Policy", "default-src 'none'; img-src 'self'")
@@ -98,8 +98,7 @@ func TestWidgetSourcesValidated(t *testing.T) {
 		_, err := New(Config{EndpointOnly: true, Secret: testSecret, User: userFromContext, WidgetSources: bad})
 		assert.ErrorIs(t, err, ErrInvalidConfig, "%v", bad)
 	}
-	kit, err := New(Config{Secret: testSecret, User: userFromContext, ProjectKey: "ab12", WidgetSources: map[string][]string{"connect-src": {"https://api.prefinery.com", "'self'"}}})
-	require.NoError(t, err)
+	kit := newKit(t, Config{User: userFromContext, ProjectKey: "ab12", WidgetSources: map[string][]string{"connect-src": {"https://api.prefinery.com", "'self'"}}})
 	assert.Equal(t, "default-src 'self'; script-src 'self' 'nonce-N' https://widget.prefinery.com; connect-src 'self' https://api.prefinery.com",
 		kit.csp.AmendPolicy("default-src 'self'", "N"))
 }

@@ -85,7 +85,7 @@ func FuzzEmbed(f *testing.F) {
 	for _, id := range hostileIdentifiers {
 		f.Add(id)
 	}
-	kit := newSnippetKit(f, func(c *Config) { c.Nonce = func(*http.Request) string { return "bm9uY2U+/w==" } })
+	kit := newKit(f, Config{Nonce: func(*http.Request) string { return "bm9uY2U+/w==" }})
 	f.Fuzz(func(t *testing.T, identifier string) {
 		page := renderFor(t, kit, identifier, embedOf(kit))
 		reference := renderFor(t, kit, identifier, func(r *http.Request) string { return referenceRender(t, kit, embedTemplate, r) })

@@ -187,8 +187,7 @@ func reflectingCORS(next http.Handler) http.Handler {
 
 func TestIdentityEndpointStripsCORS(t *testing.T) {
 	sm := scs.New()
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: sm})
-	require.NoError(t, err)
+	kit := newKit(t, Config{EndpointOnly: true, Sessions: sm})
 	srv := httptest.NewServer(alice.New(reflectingCORS, sm.LoadAndSave, kit.Middleware).Then(testMux(kit)))
 	defer srv.Close()
 	app := &testApp{t: t, kit: kit, server: srv}
@@ -204,8 +203,7 @@ func TestIdentityEndpointStripsCORS(t *testing.T) {
 
 func TestIdentityEndpointWithoutMiddleware(t *testing.T) {
 	sm := scs.New()
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: sm})
-	require.NoError(t, err)
+	kit := newKit(t, Config{EndpointOnly: true, Sessions: sm})
 	srv := httptest.NewServer(sm.LoadAndSave(testMux(kit))) // no kit.Middleware
 	defer srv.Close()
 	app := &testApp{t: t, kit: kit, server: srv}
@@ -222,8 +220,7 @@ func TestIdentityEndpointWithoutMiddleware(t *testing.T) {
 
 func TestIdentityEndpointWithoutLoadAndSave(t *testing.T) {
 	logger, logs := testLogger()
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: scs.New(), Logger: logger})
-	require.NoError(t, err)
+	kit := newKit(t, Config{EndpointOnly: true, Sessions: scs.New(), Logger: logger})
 	srv := httptest.NewServer(kit.IdentityHandler())
 	defer srv.Close()
 	app := &testApp{t: t, kit: kit, server: srv}

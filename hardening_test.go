@@ -30,7 +30,7 @@ func TestNoNormalisation(t *testing.T) {
 		{"user@x.com\u200b", "user@x.com"}, // zero-width space
 		{"ｕｓｅｒ@x.com", "user@x.com"},       // full-width
 	}
-	kit := newSnippetKit(t, nil)
+	kit := newKit(t, Config{})
 	for _, p := range pairs {
 		a := renderFor(t, kit, p[0], func(r *http.Request) string {
 			id, _ := kit.templateIdentity(r)
@@ -48,8 +48,7 @@ func TestNoNormalisation(t *testing.T) {
 // TestCrossOriginProtectionIsNotEnough documents why the endpoint checks Fetch
 // Metadata itself: Go's CrossOriginProtection lets every GET through.
 func TestCrossOriginProtectionIsNotEnough(t *testing.T) {
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(*http.Request) (string, bool) { return "v@x.com", true }})
-	require.NoError(t, err)
+	kit := newKit(t, Config{EndpointOnly: true, User: func(*http.Request) (string, bool) { return "v@x.com", true }})
 	cop := http.NewCrossOriginProtection()
 	srv := httptest.NewServer(cop.Handler(kit.IdentityHandler()))
 	defer srv.Close()
@@ -118,8 +117,7 @@ func TestSharedCacheNeverServesAnotherUsersSignature(t *testing.T) {
 	for _, cc := range []string{"", "no-store, private, max-age=0"} {
 		t.Run("CacheControl="+cc, func(t *testing.T) {
 			sm := scs.New()
-			kit, err := New(Config{Secret: testSecret, Sessions: sm, ProjectKey: "ab12cd34", CacheControl: cc})
-			require.NoError(t, err)
+			kit := newKit(t, Config{Sessions: sm, ProjectKey: "ab12cd34", CacheControl: cc})
 			page := func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Cache-Control", "public, max-age=600") // an app that wants its pages cached
 				snippet, err := kit.embed(r)
@@ -176,7 +174,7 @@ func TestSharedCacheNeverServesAnotherUsersSignature(t *testing.T) {
 // template and endpoint agree.
 func TestRotateUnderLoad(t *testing.T) {
 	secrets := []Secret{testSecret, mustSecret("second-secret-0123456789abcdef"), mustSecret("third-secret-0123456789abcdefgh")}
-	kit := newSnippetKit(t, nil)
+	kit := newKit(t, Config{})
 	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := kit.templateIdentity(r)
 		snippet, _ := kit.embed(r)
@@ -232,7 +230,7 @@ func TestRotateUnderLoad(t *testing.T) {
 // signing and rendering at once (use -race); every response carries its own
 // user's signature and nobody else's.
 func TestThousandConcurrentUsers(t *testing.T) {
-	kit := newSnippetKit(t, func(c *Config) { c.Nonce = func(*http.Request) string { return "bm9uY2U" } })
+	kit := newKit(t, Config{Nonce: func(*http.Request) string { return "bm9uY2U" }})
 	endpoint := kit.Middleware(kit.IdentityHandler())
 	page := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		snippet, err := kit.embed(r)
@@ -278,7 +276,7 @@ func TestRotateMidRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			kit := newSnippetKit(t, nil)
+			kit := newKit(t, Config{})
 			var first, last Identity
 			h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if tt.readBefore {

@@ -208,3 +208,28 @@ func countSigns(t *testing.T, kit *Kit, n *atomic.Int64) {
 	}
 	t.Cleanup(func() { testHookSign = prev })
 }
+
+// newKit returns a Kit for a test: cfg with the test's defaults where it
+// leaves them out (the test secret; a user from the request context when it
+// names no way to find one; a project key when it names no loader and is not
+// EndpointOnly), then each edit applied. The test fails if New refuses it.
+func newKit(t testing.TB, cfg Config, edits ...func(*Config)) *Kit {
+	t.Helper()
+	if cfg.Secret.isZero() {
+		cfg.Secret = testSecret
+	}
+	if cfg.Sessions == nil && cfg.User == nil {
+		cfg.User = userFromContext
+	}
+	if cfg.ProjectKey == "" && cfg.WidgetURL == "" && !cfg.EndpointOnly {
+		cfg.ProjectKey = "ab12cd34"
+	}
+	for _, edit := range edits {
+		if edit != nil {
+			edit(&cfg)
+		}
+	}
+	kit, err := New(cfg)
+	require.NoError(t, err)
+	return kit
+}

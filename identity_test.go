@@ -16,15 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func newTestKit(t *testing.T) *Kit {
-	t.Helper()
-	kit, err := New(Config{Secret: testSecret, Sessions: scs.New(), ProjectKey: "abcd1234"})
-	require.NoError(t, err)
-	return kit
-}
-
 func TestIdentityWithoutOne(t *testing.T) {
-	kit := newTestKit(t)
+	kit := newKit(t, Config{Sessions: scs.New()})
 	var nilCtx context.Context
 	for name, ctx := range map[string]context.Context{"background": context.Background(), "nil": nilCtx} {
 		t.Run(name, func(t *testing.T) {
@@ -38,7 +31,7 @@ func TestIdentityWithoutOne(t *testing.T) {
 }
 
 func TestWithIdentity(t *testing.T) {
-	kit := newTestKit(t)
+	kit := newKit(t, Config{Sessions: scs.New()})
 	want := Identity{Kind: KindReferralCode, Identifier: "REF42", Signature: strings.Repeat("ab", 32)}
 	ctx := kit.WithIdentity(context.Background(), want)
 	got, ok := kit.Identity(ctx)
@@ -58,7 +51,7 @@ func TestWithIdentity(t *testing.T) {
 	assert.Equal(t, want, got)
 	assert.Nil(t, fromNil.Value("other key"), "a nil parent behaves as context.Background()")
 
-	other := newTestKit(t)
+	other := newKit(t, Config{Sessions: scs.New()})
 	_, ok = other.Identity(ctx)
 	assert.False(t, ok, "another Kit does not see this Kit's identity")
 }

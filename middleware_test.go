@@ -91,11 +91,10 @@ func TestMiddlewareSignsLazily(t *testing.T) {
 
 func TestMiddlewareUserFunc(t *testing.T) {
 	// The app's own auth: here a header set by a trusted front proxy in a test.
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(r *http.Request) (string, bool) {
+	kit := newKit(t, Config{EndpointOnly: true, User: func(r *http.Request) (string, bool) {
 		u, ok := r.Context().Value(ctxUserKey{}).(string)
 		return u, ok
 	}})
-	require.NoError(t, err)
 	var got Identity
 	var ok bool
 	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got, ok = kit.templateIdentity(r) }))
@@ -118,11 +117,10 @@ type ctxUserKey struct{}
 // identity is read.
 func TestMiddlewareLooksUpTheUserWhenFirstNeeded(t *testing.T) {
 	var lookups atomic.Int64
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(r *http.Request) (string, bool) {
+	kit := newKit(t, Config{EndpointOnly: true, User: func(r *http.Request) (string, bool) {
 		lookups.Add(1)
 		return "dave@example.com", true
 	}})
-	require.NoError(t, err)
 	tests := []struct {
 		name    string
 		handler http.HandlerFunc
@@ -162,8 +160,7 @@ func TestMiddlewareLooksUpTheUserWhenFirstNeeded(t *testing.T) {
 // Login and Logout change it), so everything one page renders agrees.
 func TestMiddlewareSignsTheSessionAsFirstRead(t *testing.T) {
 	sm := scs.New()
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, SessionKey: "user"})
-	require.NoError(t, err)
+	kit := newKit(t, Config{EndpointOnly: true, Sessions: sm, SessionKey: "user"})
 	var first, second Identity
 	h := sm.LoadAndSave(kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sm.Put(r.Context(), "user", "erin@example.com")
@@ -189,8 +186,7 @@ func TestMiddlewareRefusesBadIdentifiers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			logger, logs := testLogger()
-			kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(*http.Request) (string, bool) { return tt.value, true }, Logger: logger})
-			require.NoError(t, err)
+			kit := newKit(t, Config{EndpointOnly: true, User: func(*http.Request) (string, bool) { return tt.value, true }, Logger: logger})
 			called := false
 			h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				called = true
@@ -207,8 +203,7 @@ func TestMiddlewareRefusesBadIdentifiers(t *testing.T) {
 
 func TestMiddlewareWithoutLoadAndSave(t *testing.T) {
 	logger, logs := testLogger()
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: scs.New(), Logger: logger})
-	require.NoError(t, err)
+	kit := newKit(t, Config{EndpointOnly: true, Sessions: scs.New(), Logger: logger})
 	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, ok := kit.templateIdentity(r)
 		assert.False(t, ok)
@@ -242,8 +237,7 @@ func TestMiddlewareConcurrentUsers(t *testing.T) {
 }
 
 func TestMiddlewareIsAliceConstructor(t *testing.T) {
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: scs.New()})
-	require.NoError(t, err)
+	kit := newKit(t, Config{EndpointOnly: true, Sessions: scs.New()})
 	var _ alice.Constructor = kit.Middleware
 }
 
@@ -252,10 +246,8 @@ func TestMiddlewareIsAliceConstructor(t *testing.T) {
 // functions and endpoint see only the identity its own middleware attached.
 func TestTwoKitsKeepTheirOwnIdentities(t *testing.T) {
 	sm := scs.New()
-	kitA, err := New(Config{Secret: testSecret, Sessions: sm, SessionKey: "projectA", ProjectKey: "aaaa1111"})
-	require.NoError(t, err)
-	kitB, err := New(Config{Secret: mustSecret(vendorSecretText), Sessions: sm, SessionKey: "projectB", Kind: KindReferralCode, ProjectKey: "bbbb2222"})
-	require.NoError(t, err)
+	kitA := newKit(t, Config{Sessions: sm, SessionKey: "projectA", ProjectKey: "aaaa1111"})
+	kitB := newKit(t, Config{Secret: mustSecret(vendorSecretText), Sessions: sm, SessionKey: "projectB", Kind: KindReferralCode, ProjectKey: "bbbb2222"})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {

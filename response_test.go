@@ -103,8 +103,7 @@ func kitOf(r *http.Request) *Kit {
 // userKit is a Kit whose signed-in user is user ("" for nobody).
 func userKit(t *testing.T, user string) *Kit {
 	t.Helper()
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(*http.Request) (string, bool) { return user, user != "" }})
-	require.NoError(t, err)
+	kit := newKit(t, Config{EndpointOnly: true, User: func(*http.Request) (string, bool) { return user, user != "" }})
 	return kit
 }
 
@@ -131,8 +130,7 @@ func TestSignedResponseHeaderSliceIsFresh(t *testing.T) {
 // text/plain header first and reads the identity after gets a warning, once.
 func TestIdentityReadAfterUnprotectedHeaderIsLogged(t *testing.T) {
 	logger, logs := testLogger()
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(*http.Request) (string, bool) { return "a@x.com", true }, Logger: logger})
-	require.NoError(t, err)
+	kit := newKit(t, Config{EndpointOnly: true, User: func(*http.Request) (string, bool) { return "a@x.com", true }, Logger: logger})
 	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(http.StatusOK)
@@ -194,8 +192,7 @@ func TestConditionalRequestsNeverReplayASignedPage(t *testing.T) {
 // TestSignedResponseKeepsInterfaces: handlers behind the kit can still flush,
 // hijack (type assertion or ResponseController) and set deadlines.
 func TestSignedResponseKeepsInterfaces(t *testing.T) {
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(*http.Request) (string, bool) { return "a@x.com", true }})
-	require.NoError(t, err)
+	kit := newKit(t, Config{EndpointOnly: true, User: func(*http.Request) (string, bool) { return "a@x.com", true }})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/flush", func(w http.ResponseWriter, r *http.Request) {
 		f, ok := w.(http.Flusher)

@@ -46,7 +46,7 @@ func init() {
 // never contains the value.
 func NewSecret(value string) (Secret, error) {
 	if problem := secretProblem(value); problem != "" {
-		return Secret{}, fmt.Errorf("%w: %s; copy it again from Prefinery's project settings", ErrInvalidSecret, problem)
+		return Secret{}, secretError("%s; copy it again from Prefinery's project settings", problem)
 	}
 	return Secret{key: secret.New(value)}, nil
 }
@@ -78,12 +78,12 @@ func secretProblem(s string) string {
 func SecretFromEnv(name string) (Secret, error) {
 	v, ok := os.LookupEnv(name)
 	if !ok {
-		return Secret{}, fmt.Errorf("%w: the environment variable %s is not set", ErrInvalidSecret, name)
+		return Secret{}, secretError("the environment variable %s is not set", name)
 	}
-	s, err := NewSecret(v)
-	if err != nil {
-		return Secret{}, fmt.Errorf("environment variable %s: %w", name, err)
+	if problem := secretProblem(v); problem != "" {
+		return Secret{}, secretError("environment variable %s: %s", name, problem)
 	}
+	s := Secret{key: secret.New(v)}
 	return s, nil
 }
 
@@ -104,11 +104,13 @@ func SecretFromFile(path string) (Secret, error) {
 	if err != nil {
 		return Secret{}, fmt.Errorf("prefinery: reading the secret file: %w", err)
 	}
-	s, err := NewSecret(string(b))
-	clear(b)
-	if err != nil {
-		return Secret{}, fmt.Errorf("secret file %s: %w", path, err)
+	problem := secretProblem(string(b))
+	if problem != "" {
+		clear(b)
+		return Secret{}, secretError("secret file %s: %s", path, problem)
 	}
+	s := Secret{key: secret.New(string(b))}
+	clear(b)
 	return s, nil
 }
 

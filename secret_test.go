@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/prefinerykit/prefinery/internal/secret"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -193,7 +194,7 @@ func TestSecretFromFile(t *testing.T) {
 // TestRecentSignaturesRotation: after Rotate, an identifier signed before is
 // signed with the new secret.
 func TestRecentSignaturesRotation(t *testing.T) {
-	kit := newTestKit(t)
+	kit := newKit(t, Config{Sessions: scs.New()})
 	const id = "rotating@example.com"
 	require.Equal(t, naiveSign(testSecretText, id), kit.Sign(id))
 	require.Equal(t, naiveSign(testSecretText, id), kit.Sign(id), "remembered")

@@ -54,8 +54,7 @@ func TestSessionValuesThatMeanSignedOut(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sm := scs.New()
-			kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: sm})
-			require.NoError(t, err)
+			kit := newKit(t, Config{EndpointOnly: true, Sessions: sm})
 			res := inSession(t, sm, nil, func(r *http.Request) {
 				sm.Put(r.Context(), "other", "kept")
 				if tt.value != nil {
@@ -75,8 +74,7 @@ func TestSessionValuesThatMeanSignedOut(t *testing.T) {
 
 func TestSessionAppOwnKey(t *testing.T) {
 	sm := scs.New()
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, SessionKey: "userEmail"})
-	require.NoError(t, err)
+	kit := newKit(t, Config{EndpointOnly: true, Sessions: sm, SessionKey: "userEmail"})
 	res := inSession(t, sm, nil, func(r *http.Request) { sm.Put(r.Context(), "userEmail", "dora@example.com") })
 	inSession(t, sm, sessionCookie(t, res), func(r *http.Request) {
 		kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -89,8 +87,7 @@ func TestSessionAppOwnKey(t *testing.T) {
 
 func TestLoginRenewsTokenAndStoresIdentifier(t *testing.T) {
 	sm := scs.New()
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: sm})
-	require.NoError(t, err)
+	kit := newKit(t, Config{EndpointOnly: true, Sessions: sm})
 	// An attacker-planted session (fixation): it exists before login.
 	planted := sessionCookie(t, inSession(t, sm, nil, func(r *http.Request) { sm.Put(r.Context(), "x", 1) }))
 	res := inSession(t, sm, planted, func(r *http.Request) {
@@ -115,8 +112,7 @@ func TestLoginRenewsTokenAndStoresIdentifier(t *testing.T) {
 
 func TestLoginErrors(t *testing.T) {
 	sm := scs.New()
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: sm})
-	require.NoError(t, err)
+	kit := newKit(t, Config{EndpointOnly: true, Sessions: sm})
 
 	inSession(t, sm, nil, func(r *http.Request) {
 		err := kit.Login(r.Context(), "a\xffb@x.com")
@@ -129,8 +125,7 @@ func TestLoginErrors(t *testing.T) {
 	assert.ErrorIs(t, kit.Login(context.Background(), "a@b.c"), ErrNoSession, "outside LoadAndSave")
 	assert.ErrorIs(t, kit.Logout(context.Background()), ErrNoSession)
 
-	userKit, err := New(Config{EndpointOnly: true, Secret: testSecret, User: func(*http.Request) (string, bool) { return "", false }})
-	require.NoError(t, err)
+	userKit := newKit(t, Config{EndpointOnly: true, User: func(*http.Request) (string, bool) { return "", false }})
 	assert.ErrorIs(t, userKit.Login(context.Background(), "a@b.c"), ErrInvalidConfig)
 	assert.ErrorIs(t, userKit.Logout(context.Background()), ErrInvalidConfig)
 }
@@ -168,8 +163,7 @@ func TestLoginStoreFailure(t *testing.T) {
 	store := &flakyStore{Store: memstore.New()}
 	sm := scs.New()
 	sm.Store = store
-	kit, err := New(Config{EndpointOnly: true, Secret: testSecret, Sessions: sm})
-	require.NoError(t, err)
+	kit := newKit(t, Config{EndpointOnly: true, Sessions: sm})
 	cookie := sessionCookie(t, inSession(t, sm, nil, func(r *http.Request) { sm.Put(r.Context(), "x", 1) }))
 	ctx, err := sm.Load(context.Background(), cookie.Value)
 	require.NoError(t, err)

@@ -42,17 +42,6 @@ func userFromContext(r *http.Request) (string, bool) {
 	return u, ok
 }
 
-func newSnippetKit(t testing.TB, edit func(*Config)) *Kit {
-	t.Helper()
-	cfg := Config{Secret: testSecret, User: userFromContext, ProjectKey: "ab12cd34"}
-	if edit != nil {
-		edit(&cfg)
-	}
-	kit, err := New(cfg)
-	require.NoError(t, err)
-	return kit
-}
-
 func embedOf(kit *Kit) func(r *http.Request) string {
 	return func(r *http.Request) string {
 		h, err := kit.embed(r)
@@ -84,7 +73,7 @@ func TestEmbedGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
-			kit := newSnippetKit(t, tt.edit)
+			kit := newKit(t, Config{}, tt.edit)
 			got := renderFor(t, kit, tt.identifier, tt.render(kit)) + "\n"
 			path := filepath.Join("testdata", "golden", tt.golden+".html")
 			if *update {
@@ -98,7 +87,7 @@ func TestEmbedGolden(t *testing.T) {
 }
 
 func TestSnippetHelpersSignedOut(t *testing.T) {
-	kit := newSnippetKit(t, nil)
+	kit := newKit(t, Config{})
 	out := renderFor(t, kit, "", func(r *http.Request) string {
 		html, err := kit.authenticate(r)
 		assert.NoError(t, err)
@@ -111,7 +100,7 @@ func TestSnippetHelpersSignedOut(t *testing.T) {
 }
 
 func TestEmbedWithoutLoader(t *testing.T) {
-	kit := newSnippetKit(t, func(c *Config) { c.ProjectKey, c.EndpointOnly = "", true })
+	kit := newKit(t, Config{EndpointOnly: true}, func(c *Config) { c.ProjectKey = "" })
 	_, err := kit.embed(httptest.NewRequest(http.MethodGet, "/", nil))
 	assert.ErrorIs(t, err, errNoLoader)
 	assert.ErrorContains(t, err, "Config.ProjectKey")
@@ -129,7 +118,7 @@ func TestNonceValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.nonce, func(t *testing.T) {
 			logger, logs := testLogger()
-			kit := newSnippetKit(t, func(c *Config) {
+			kit := newKit(t, Config{}, func(c *Config) {
 				c.Nonce = func(*http.Request) string { return tt.nonce }
 				c.Logger = logger
 			})
@@ -147,7 +136,7 @@ func TestNonceValidation(t *testing.T) {
 }
 
 func TestFuncMapInTemplate(t *testing.T) {
-	kit := newSnippetKit(t, func(c *Config) { c.Nonce = func(*http.Request) string { return "n0nce" } })
+	kit := newKit(t, Config{Nonce: func(*http.Request) string { return "n0nce" }})
 	page := template.Must(template.New("page").Funcs(kit.FuncMap()).Parse(
 		`<head>{{prefineryEmbed .}}</head><script nonce="{{prefineryNonce .}}">` +
 			`prefinery('getUser', {email: '{{prefineryIdentifier .}}', signature: '{{prefinerySignature .}}'}, cb);</script>`))
@@ -169,7 +158,7 @@ func TestFuncMapInTemplate(t *testing.T) {
 
 func TestStubCSPSource(t *testing.T) {
 	assert.Regexp(t, `^'sha256-[A-Za-z0-9+/]{43}='$`, StubCSPSource())
-	kit := newSnippetKit(t, nil)
+	kit := newKit(t, Config{})
 	assert.Contains(t, renderFor(t, kit, "", embedOf(kit)), ">"+stubJS+"</script>", "the hashed text is what is rendered")
 }
 
@@ -251,7 +240,7 @@ func TestHostileIdentifiersInNode(t *testing.T) {
 	// 1 KiB of mixed text: over the default limit, so this kit raises it.
 	identifiers := append(slices.Clone(hostileIdentifiers), strings.Repeat("</script>ü🎉\u2028'\"", 64)[:1024])
 	for _, kind := range []Kind{KindEmail, KindReferralCode} {
-		kit := newSnippetKit(t, func(c *Config) { c.Kind = kind; c.MaxIdentifierLength = 2048 })
+		kit := newKit(t, Config{Kind: kind, MaxIdentifierLength: 2048})
 		var pages [][]string
 		for _, id := range identifiers {
 			page := "<!doctype html><html><head>" + renderFor(t, kit, id, embedOf(kit)) + "</head><body></body></html>"
@@ -278,7 +267,7 @@ func TestHostileIdentifiersInNode(t *testing.T) {
 // WithIdentity whose signature is not 64 lowercase hex characters is an error
 // in every helper, and nothing is rendered.
 func TestPlantedIdentityNeverRendersScripts(t *testing.T) {
-	kit := newSnippetKit(t, nil)
+	kit := newKit(t, Config{})
 	for _, sig := range []string{`</script><script>alert(1)</script>`, strings.Repeat("A", 64), strings.Repeat("a", 63), ""} {
 		req := httptest.NewRequest(http.MethodGet, "/", nil)
 		req = req.WithContext(kit.WithIdentity(req.Context(), Identity{Kind: KindEmail, Identifier: "a@b.c", Signature: sig}))

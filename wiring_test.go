@@ -89,8 +89,7 @@ func TestNewWithoutLoader(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidConfig)
 	assert.ErrorContains(t, err, "ProjectKey")
 	assert.ErrorContains(t, err, "EndpointOnly")
-	kit, err := New(Config{Secret: testSecret, Sessions: scs.New(), EndpointOnly: true})
-	require.NoError(t, err)
+	kit := newKit(t, Config{Sessions: scs.New(), EndpointOnly: true})
 	rec := httptest.NewRecorder()
 	kit.IdentityHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/prefinery/identity", nil))
 	body, _ := io.ReadAll(rec.Body)
@@ -101,8 +100,7 @@ func TestNewWithoutLoader(t *testing.T) {
 // and says so once.
 func TestMetaCSPIsLogged(t *testing.T) {
 	logger, logs := testLogger()
-	kit, err := New(Config{Secret: testSecret, User: userFromContext, ProjectKey: "ab12cd34", AutoInsert: true, Logger: logger})
-	require.NoError(t, err)
+	kit := newKit(t, Config{User: userFromContext, ProjectKey: "ab12cd34", AutoInsert: true, Logger: logger})
 	page := `<html><head><META HTTP-EQUIV="Content-Security-Policy" content="script-src 'self'"></head><body></body></html>`
 	for range 3 {
 		res := serveAuto(t, kit, "GET", "", htmlHandler(200, page, "Content-Type", "text/html"))
