@@ -59,6 +59,22 @@
 // {"email":"…","signature":"…"}, ready for prefinery('authenticateUser', …),
 // or 401. It refuses cross-site reads and is never cached.
 //
+// # Webhooks
+//
+// Prefinery's signed webhook deliveries are received by the package
+// github.com/prefinerykit/prefinery/webhook, which verifies them, answers
+// them the way Prefinery's retries expect, and processes each once.
+//
+// # Layout
+//
+// This package is the identity path users call: [Kit] over a validated
+// [Config], [Secret], [Identity], the middleware and its per-request state,
+// sessions, rendering and AutoInsert. Parsers live in internal packages, each
+// with its tests and fuzzer: internal/csp (Content-Security-Policy),
+// internal/htmlscan (where AutoInsert may insert), internal/cachecontrol;
+// the key material and pooled HMAC states are internal/secret's, shared with
+// the webhook package and the prefinery-sign command.
+//
 // # Security
 //
 // The kit signs only the identifier the server holds for the signed-in user,
