@@ -208,7 +208,8 @@ func (k *Kit) requestIdentity(r *http.Request) (Identity, bool, error) {
 	if err != nil || identifier == "" {
 		return Identity{}, false, err
 	}
-	return k.firstRead(r.Context(), identifier)
+	id, ok := k.firstRead(identifier)
+	return id, ok, nil
 }
 
 // checkWired reports, once per Kit, a request that did not pass through

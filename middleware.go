@@ -1,7 +1,6 @@
 package prefinery
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 )
@@ -32,6 +31,7 @@ func (k *Kit) Middleware(next http.Handler) http.Handler {
 			dropRevalidation(r)
 		}
 		next.ServeHTTP(s, r)
+		s.guardSave() // scs saves the session now if the handler wrote nothing
 	})
 }
 
@@ -57,20 +57,16 @@ func (k *Kit) signedInIdentifier(r *http.Request) (string, error) {
 // firstRead turns a signed-in user's identifier into the Identity the kit
 // hands out, and is the one place that does: it validates the identifier
 // (one the kit cannot emit faithfully is logged, without its value, and
-// treated as signed out), checks that the session was not logged out, and
-// signs it with the current secret. ok is false when nobody may be signed in
-// for Prefinery; err is a session store failure (logged where it happened).
-// It does I/O: callers hold no lock.
-func (k *Kit) firstRead(ctx context.Context, identifier string) (id Identity, ok bool, err error) {
+// treated as signed out) and signs it with the current secret. A logged-out
+// session needs no check here: Logout renewed its token, and the session
+// store's guard keeps a request in flight from saving it again (replaced.go).
+func (k *Kit) firstRead(identifier string) (Identity, bool) {
 	if problem := identifierProblem(identifier, k.cfg.MaxIdentifierLength); problem != "" {
 		k.cfg.Logger.Warn("prefinery: identifier refused; the user is treated as signed out for Prefinery",
 			slog.String("kind", string(k.cfg.Kind)), slog.String("reason", problem))
-		return Identity{}, false, nil
+		return Identity{}, false
 	}
-	if loggedOut, err := k.sessionLoggedOut(ctx); loggedOut || err != nil {
-		return Identity{}, false, err
-	}
-	return Identity{Kind: k.cfg.Kind, Identifier: identifier, Signature: k.Sign(identifier)}, true, nil
+	return Identity{Kind: k.cfg.Kind, Identifier: identifier, Signature: k.Sign(identifier)}, true
 }
 
 // isConditional reports whether h asks for revalidation (If-None-Match or

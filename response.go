@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 
+	"github.com/prefinerykit/prefinery/internal/cachecontrol"
 	"github.com/prefinerykit/prefinery/internal/csp"
 	"github.com/prefinerykit/prefinery/internal/respond"
 )
@@ -16,10 +18,7 @@ import (
 // ignores Cache-Control); respond.CORSHeaders go too (another origin could
 // read the signature). The names are in canonical form, as http.Header keys
 // them.
-var unsafeOnSignedResponses = append([]string{
-	"Etag", "Last-Modified",
-	"Cdn-Cache-Control", "Cloudflare-Cdn-Cache-Control", "Surrogate-Control",
-}, respond.CORSHeaders...)
+var unsafeOnSignedResponses = slices.Concat([]string{"Etag", "Last-Modified"}, cdnCacheHeaders, respond.CORSHeaders)
 
 // writeHeaderCheck runs once, as the final header is about to go out: a
 // response that carried the identity, or a signed-in user's page (which may
@@ -29,6 +28,7 @@ func (s *requestState) writeHeaderCheck() {
 	if s.headerSent.Load() {
 		return
 	}
+	s.guardSave() // scs saves the session as the header goes out
 	h := s.Header()
 	page := mayRenderIdentity(h.Get("Content-Type"))
 	amend := page && s.kit.cfg.Nonce == nil && csp.Has(h)
@@ -55,12 +55,33 @@ func (s *requestState) writeHeaderCheck() {
 		}
 	}
 	if !protect {
+		if nonce != "" {
+			keepFromSharedCaches(h)
+		}
 		return
 	}
 	h["Cache-Control"] = []string{s.kit.cfg.CacheControl} // a fresh slice per response
 	h["Pragma"] = []string{"no-cache"}
 	h["Expires"] = []string{"0"}
 	for _, name := range unsafeOnSignedResponses {
+		delete(h, name)
+	}
+}
+
+// cdnCacheHeaders are the headers by which a CDN may be told to cache what
+// Cache-Control forbids it to.
+var cdnCacheHeaders = []string{"Cdn-Cache-Control", "Cloudflare-Cdn-Cache-Control", "Surrogate-Control"}
+
+// keepFromSharedCaches makes a page that carries the kit's nonce private to
+// one browser: a shared cache (a CDN, a proxy) that served one copy to every
+// visitor would make the nonce public, and a markup injection that the app's
+// CSP had neutralised could then run a script with it and read the identity
+// of whoever is signed in. The page may still be cached by the browser.
+func keepFromSharedCaches(h http.Header) {
+	if cc := h["Cache-Control"]; cachecontrol.SharedCacheMayStore(strings.Join(cc, ", ")) {
+		h["Cache-Control"] = []string{cachecontrol.Private(strings.Join(cc, ", "))}
+	}
+	for _, name := range cdnCacheHeaders {
 		delete(h, name)
 	}
 }

@@ -6,9 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
-	"github.com/alexedwards/scs/v2"
 	"github.com/prefinerykit/prefinery/internal/respond"
 )
 
@@ -46,60 +44,6 @@ func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
 	return v, err
 }
 
-// sessionLoggedOut reports whether the request's session token was logged
-// out (see loggedOut). The kit asks before it hands out a signature: once per
-// request that reads the identity, so pages that never render it pay nothing.
-// A store failure is an error: the caller treats the user as signed out.
-func (k *Kit) sessionLoggedOut(ctx context.Context) (bool, error) {
-	if k.cfg.Sessions == nil {
-		return false, nil
-	}
-	var token string
-	if err := withSession(func() error { token = k.cfg.Sessions.Token(ctx); return nil }); err != nil || token == "" {
-		return false, err
-	}
-	revoked, err := k.loggedOut(ctx, token)
-	if err != nil {
-		k.cfg.Logger.Error("prefinery: the session store failed; treating the user as signed out", slog.Any("error", err))
-		return false, fmt.Errorf("prefinery: checking the session for a logout: %w", err)
-	}
-	return revoked, nil
-}
-
-// The race Logout closes: request A loads the session (token T1) and is slow;
-// request B logs out, which renews the token to T2 and deletes T1; then A
-// saves T1 again (it wrote to the session, or scs's IdleTimeout saves every
-// request) and sends its cookie, so the browser is back on T1 with the user
-// in it. So Logout leaves a marker for T1 in the session store, beside the
-// sessions, for as long as a session lives, and a session whose token is
-// marked is signed out. It costs one store lookup per request that reads the
-// identity.
-
-// loggedOutKey is the store key marking a token as logged out. scs tokens are
-// URL-safe base64, so it never collides with a session.
-func loggedOutKey(token string) string { return "prefinery-logged-out:" + token }
-
-// loggedOut reports whether Logout marked token.
-func (k *Kit) loggedOut(ctx context.Context, token string) (bool, error) {
-	var found bool
-	var err error
-	if cs, ok := k.cfg.Sessions.Store.(scs.CtxStore); ok {
-		_, found, err = cs.FindCtx(ctx, loggedOutKey(token))
-	} else {
-		_, found, err = k.cfg.Sessions.Store.Find(loggedOutKey(token))
-	}
-	return found, err
-}
-
-// markLoggedOut leaves the marker for token, for the session lifetime.
-func (k *Kit) markLoggedOut(ctx context.Context, token string) error {
-	expiry := time.Now().Add(k.cfg.Sessions.Lifetime)
-	if cs, ok := k.cfg.Sessions.Store.(scs.CtxStore); ok {
-		return cs.CommitCtx(ctx, loggedOutKey(token), []byte{1}, expiry)
-	}
-	return k.cfg.Sessions.Store.Commit(loggedOutKey(token), []byte{1}, expiry)
-}
-
 // Login records identifier as the signed-in user in the request's scs session
 // (ctx is the request context, inside LoadAndSave), and for the rest of the
 // request: templates rendered after it show the new user. Store the
@@ -117,8 +61,8 @@ func (k *Kit) Login(ctx context.Context, identifier string) error {
 		return identifierError(problem)
 	}
 	return withSession(func() error {
-		if err := k.cfg.Sessions.RenewToken(ctx); err != nil {
-			return fmt.Errorf("prefinery: login: renewing the session token: %w", err)
+		if err := k.replaceToken(ctx); err != nil {
+			return fmt.Errorf("prefinery: login: %w", err)
 		}
 		k.cfg.Sessions.Put(ctx, k.cfg.SessionKey, identifier)
 		k.setRequestIdentifier(ctx, identifier)
@@ -138,13 +82,10 @@ func (k *Kit) Logout(ctx context.Context) error {
 		return errNoSessionManager
 	}
 	return withSession(func() error {
-		if old := k.cfg.Sessions.Token(ctx); old != "" {
-			if err := k.markLoggedOut(ctx, old); err != nil {
-				return fmt.Errorf("prefinery: logout: marking the old session token: %w", err)
+		if k.cfg.Sessions.Token(ctx) != "" { // a session that was never saved has nothing to replace
+			if err := k.replaceToken(ctx); err != nil {
+				return fmt.Errorf("prefinery: logout: %w", err)
 			}
-		}
-		if err := k.cfg.Sessions.RenewToken(ctx); err != nil {
-			return fmt.Errorf("prefinery: logout: renewing the session token: %w", err)
 		}
 		k.cfg.Sessions.Remove(ctx, k.cfg.SessionKey)
 		if s := k.setRequestIdentifier(ctx, ""); s != nil && !k.cfg.KeepCacheOnLogout && !s.headerSent.Load() {

@@ -22,16 +22,15 @@ type requestState struct {
 	req *http.Request // as the middleware got it, for the lookup
 
 	looked     atomic.Bool // identifier and lookupErr are known (set under mu)
-	headerSent atomic.Bool // the final header went out (set under mu)
+	headerSent  atomic.Bool // the final header went out (set under mu)
+	saveGuarded atomic.Bool // guardSave ran (scs saves the session next)
 
 	mu         sync.Mutex
 	identifier string // "" when signed out; changed by Login and Logout
 	lookupErr  error  // why the identifier could not be looked up, if it could not
 	version    int    // bumped by Login and Logout: a first read of an older identifier is dropped
-	signed     bool   // the first read of identifier is done: id, idOK, idErr hold it
-	id         Identity
-	idOK       bool
-	idErr      error
+	signed     bool   // the first read of identifier is done: signature holds it
+	signature  string // identifier's signature; "" when firstRead refused it
 	read       bool   // an identity was handed out during this request
 	protected  bool   // the header went out with the protections
 	nonce      string // the page's CSP nonce, made on first use (without Config.Nonce)
@@ -65,7 +64,7 @@ func (s *requestState) String() string {
 
 // identity returns the request's identity, doing its first read (firstRead,
 // outside the lock) once per identifier; later reads return the same one.
-// err is why it could not be read (no session, a store failure).
+// err is why the identifier could not be looked up (no session).
 func (s *requestState) identity() (Identity, bool, error) {
 	s.lookUp()
 	for {
@@ -76,21 +75,26 @@ func (s *requestState) identity() (Identity, bool, error) {
 			return Identity{}, false, err
 		}
 		if s.signed {
-			id, ok, err := s.id, s.idOK, s.idErr
-			if ok {
-				s.noteRead()
+			if s.signature == "" {
+				s.mu.Unlock()
+				return Identity{}, false, nil
 			}
+			s.noteRead()
+			id := Identity{Kind: s.kit.cfg.Kind, Identifier: s.identifier, Signature: s.signature}
 			s.mu.Unlock()
-			return id, ok, err
+			return id, true, nil
 		}
 		identifier, version := s.identifier, s.version
 		s.mu.Unlock()
 
-		id, ok, err := s.kit.firstRead(s.Context, identifier)
+		id, ok := s.kit.firstRead(identifier)
 
 		s.mu.Lock()
 		if s.version == version && !s.signed {
-			s.signed, s.id, s.idOK, s.idErr = true, id, ok, err
+			s.signed, s.signature = true, id.Signature
+			if !ok {
+				s.signature = ""
+			}
 		}
 		s.mu.Unlock() // a Login or Logout landed meanwhile: read again
 	}
@@ -153,6 +157,6 @@ func (s *requestState) setIdentifier(v string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.identifier, s.lookupErr, s.version = v, nil, s.version+1
-	s.signed, s.id, s.idOK, s.idErr = false, Identity{}, false, nil
+	s.signed, s.signature = false, ""
 	s.looked.Store(true)
 }

@@ -14,10 +14,7 @@ package standin
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -25,6 +22,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/webhook"
 )
 
 // Path is where the stand-in is usually mounted; WidgetURL is its loader.
@@ -52,8 +52,8 @@ type Widget struct {
 	mu    sync.Mutex
 	calls []Call
 
-	webhookPath   string // the app's webhook endpoint, on the same host
-	webhookSecret string // its signing secret (a development one)
+	webhook       http.Handler     // the app's webhook endpoint
+	webhookSecret prefinery.Secret // its signing secret (a development one)
 }
 
 // New returns a Widget with no calls recorded.
@@ -103,48 +103,70 @@ func (w *Widget) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 }
 
 // SendWebhooks adds a "Send a test webhook" button to the panel: it makes
-// the handler POST a sample event, signed with signingSecret as Prefinery
-// signs deliveries, to path on the app's own host (the app's webhook
-// endpoint). Use a development secret only.
-func (w *Widget) SendWebhooks(path, signingSecret string) {
+// the stand-in hand endpoint (the app's webhook handler) a sample event,
+// signed with signingSecret as Prefinery signs deliveries, and show the
+// answer's status. The delivery is a request served in-process, never a
+// connection: nothing in the button's request (its Host, say) can send it
+// elsewhere. Use a development secret only.
+func (w *Widget) SendWebhooks(endpoint http.Handler, signingSecret prefinery.Secret) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.webhookPath, w.webhookSecret = path, signingSecret
+	w.webhook, w.webhookSecret = endpoint, signingSecret
 }
 
-// sendWebhook signs a sample event and delivers it to the app.
+// sendWebhook signs a sample event and hands it to the app's endpoint.
 func (w *Widget) sendWebhook(rw http.ResponseWriter, r *http.Request) {
 	w.mu.Lock()
-	path, secret := w.webhookPath, w.webhookSecret
+	endpoint, secret := w.webhook, w.webhookSecret
 	w.mu.Unlock()
-	if path == "" {
+	if endpoint == nil {
 		jsonError(rw, http.StatusNotFound, "no webhook endpoint configured (Widget.SendWebhooks)")
 		return
 	}
 	body := []byte(`{"event":"tester_created","data":{"id":` + strconv.FormatInt(time.Now().UnixNano()%1e9, 10) + `,"email":"stand-in@example.com"},"stand_in":true}`)
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(ts + "."))
-	mac.Write(body)
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, scheme+"://"+r.Host+path, bytes.NewReader(body))
+	header, err := webhook.Sign(secret, time.Now(), body)
 	if err != nil {
-		jsonError(rw, http.StatusBadRequest, "bad webhook path")
+		jsonError(rw, http.StatusInternalServerError, "the webhook signing secret is not set")
+		return
+	}
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, "/", bytes.NewReader(body))
+	if err != nil {
+		jsonError(rw, http.StatusInternalServerError, "cannot build the delivery")
 		return
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Prefinery-Signature", "t="+ts+",v1="+hex.EncodeToString(mac.Sum(nil)))
-	res, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
-	if err != nil {
-		jsonError(rw, http.StatusBadGateway, "the app's webhook endpoint did not answer")
-		return
-	}
-	defer res.Body.Close()
+	req.Header.Set(webhook.Header, header)
+	answer := &statusRecorder{header: http.Header{}}
+	endpoint.ServeHTTP(answer, req)
 	rw.Header().Set("Content-Type", "application/json; charset=utf-8")
-	_ = json.NewEncoder(rw).Encode(map[string]any{"status": res.StatusCode})
+	_ = json.NewEncoder(rw).Encode(map[string]any{"status": answer.status()})
+}
+
+// statusRecorder is the response writer the in-process delivery is answered
+// through: only the status matters to the panel.
+type statusRecorder struct {
+	header http.Header
+	code   int
+}
+
+func (s *statusRecorder) Header() http.Header { return s.header }
+
+func (s *statusRecorder) Write(p []byte) (int, error) {
+	s.WriteHeader(http.StatusOK)
+	return len(p), nil
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+}
+
+func (s *statusRecorder) status() int {
+	if s.code == 0 {
+		return http.StatusOK
+	}
+	return s.code
 }
 
 // Calls returns the calls reported so far, oldest first.

@@ -1,12 +1,16 @@
 package standin
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/webhook"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -49,4 +53,35 @@ func TestWidget(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	assert.Equal(t, http.StatusMethodNotAllowed, res.StatusCode)
+}
+
+// TestSendWebhookStaysInProcess: the panel's button delivers a signed sample
+// event to the app's own webhook handler, in-process. A button request whose
+// Host names another server (the demo as an SSRF) reaches only the app.
+func TestSendWebhookStaysInProcess(t *testing.T) {
+	var elsewhere atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	secret, err := prefinery.NewSecret("whsec-standin-0123456789abcdef")
+	require.NoError(t, err)
+	var delivered atomic.Int64
+	endpoint, err := webhook.NewHandler(webhook.Config{
+		Secrets: []prefinery.Secret{secret},
+		Handle:  func(context.Context, []byte) error { delivered.Add(1); return nil },
+	})
+	require.NoError(t, err)
+	w := New()
+	w.SendWebhooks(endpoint, secret)
+
+	req := httptest.NewRequest(http.MethodPost, Path+"webhook", nil)
+	req.Host = strings.TrimPrefix(other.URL, "http://")
+	rec := httptest.NewRecorder()
+	w.ServeHTTP(rec, req)
+	assert.JSONEq(t, `{"status":200}`, rec.Body.String(), "verified and accepted by the app's handler")
+	assert.Equal(t, int64(1), delivered.Load())
+	assert.Zero(t, elsewhere.Load(), "nothing was sent to the host the request named")
+
+	rec = httptest.NewRecorder()
+	New().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, Path+"webhook", nil))
+	assert.Equal(t, http.StatusNotFound, rec.Code, "no endpoint configured")
 }

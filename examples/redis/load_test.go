@@ -58,6 +58,7 @@ type cluster struct {
 	t         *testing.T
 	instances []*httptest.Server
 	kit       *prefinery.Kit // any instance's: they share the secret
+	sessions  []*scs.SessionManager
 	logs      *syncBuffer
 }
 
@@ -73,6 +74,7 @@ func newCluster(t *testing.T, n int, store scs.Store) *cluster {
 		srv := httptest.NewServer(demo.Handler)
 		t.Cleanup(srv.Close)
 		c.instances = append(c.instances, srv)
+		c.sessions = append(c.sessions, demo.Sessions)
 		c.kit = demo.Kit
 	}
 	return c

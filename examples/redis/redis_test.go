@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -77,6 +78,57 @@ func TestTwoInstancesShareSessions(t *testing.T) {
 	res.Body.Close()
 	statusA, _ = identity(a.URL)
 	assert.Equal(t, http.StatusUnauthorized, statusA, "logged out on B means logged out on A")
+}
+
+// TestIterateRevokesOnRedis: after logouts and logins on both instances,
+// scs's Iterate over the Redis store decodes every entry the kit left there,
+// and "sign this user out on every device" signs her out on both.
+func TestIterateRevokesOnRedis(t *testing.T) {
+	store, pool, err := redisStore(redisURL(t))
+	require.NoError(t, err)
+	defer pool.Close()
+	conn := pool.Get()
+	_, err = conn.Do("FLUSHDB")
+	conn.Close()
+	require.NoError(t, err)
+	c := newCluster(t, 2, store)
+	users := c.newUsers(6, nil) // user0..user5, alternately on A and B
+	for i, u := range users[2:] {
+		for range 3 { // log out and back in, on either instance
+			res, err := u.client.PostForm(c.instances[i%2].URL+"/logout", url.Values{})
+			require.NoError(t, err)
+			res.Body.Close()
+			res, err = u.client.PostForm(c.instances[(i+1)%2].URL+"/login", url.Values{"email": {u.email}})
+			require.NoError(t, err)
+			res.Body.Close()
+		}
+	}
+	// user0 on a second device, signed in on the other instance.
+	second := c.newUsers(1, nil)[0]
+	require.Equal(t, users[0].email, second.email)
+
+	revoked := 0
+	err = c.sessions[1].Iterate(context.Background(), func(ctx context.Context) error {
+		if c.sessions[1].GetString(ctx, "userEmail") != users[0].email {
+			return nil
+		}
+		revoked++
+		return c.sessions[1].Destroy(ctx)
+	})
+	require.NoError(t, err, "scs decodes every entry in Redis")
+	assert.Equal(t, 2, revoked, "both of user0's devices")
+	for _, u := range []*user{users[0], second} {
+		for _, instance := range c.instances {
+			res, err := u.client.Get(instance.URL + "/prefinery/identity")
+			require.NoError(t, err)
+			res.Body.Close()
+			assert.Equal(t, http.StatusUnauthorized, res.StatusCode, "revoked everywhere")
+		}
+	}
+	res, err := users[3].client.Get(c.instances[0].URL + "/prefinery/identity")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode, "the others stay signed in")
 }
 
 // TestNoCrossTalkRedis: 200 users with their own cookie jars, 64 workers,

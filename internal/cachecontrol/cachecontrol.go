@@ -91,6 +91,27 @@ func SharedCacheMayStore(value string) bool {
 	return true
 }
 
+// Private returns value made private to one browser: a bare private
+// directive added, and public and s-maxage (which address shared caches)
+// removed; everything else is kept as written. A value that does not parse
+// becomes "private".
+func Private(value string) string {
+	directives, err := Parse(value)
+	if err != nil {
+		return "private"
+	}
+	out := []string{"private"}
+	for _, d := range directives {
+		switch {
+		case d.Name == "public" || d.Name == "s-maxage":
+		case d.Name == "private" && !d.HasValue:
+		default:
+			out = append(out, d.Raw)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
 // isTokenChar reports whether c may appear in an RFC 9110 token.
 func isTokenChar(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||

@@ -54,3 +54,18 @@ func TestSharedCacheMayStore(t *testing.T) {
 		assert.Equal(t, want, SharedCacheMayStore(value), "%q", value)
 	}
 }
+
+func TestPrivate(t *testing.T) {
+	for value, want := range map[string]string{
+		"public, max-age=600": "private, max-age=600",
+		"":                    "private",
+		"max-age=60, s-maxage=3600, must-revalidate": "private, max-age=60, must-revalidate",
+		"private":                      "private",
+		`private="Set-Cookie", Public`: `private, private="Set-Cookie"`,
+		`x="unterminated`:              "private",
+	} {
+		got := Private(value)
+		assert.Equal(t, want, got, "%q", value)
+		assert.False(t, SharedCacheMayStore(got), "%q", got)
+	}
+}

@@ -110,20 +110,21 @@ func New(opts Options) (*App, error) {
 		return nil, err
 	}
 	s := &site{kit: kit, sessions: sessions, pages: pages, standIn: widget != nil, log: logger, events: &eventLog{}}
-	webhookSecret := opts.WebhookSecret
+	webhookSecret, demoWebhookSecret := opts.WebhookSecret, false
 	if webhookSecret == (prefinery.Secret{}) {
 		if webhookSecret, err = prefinery.NewSecret(DemoWebhookSecret); err != nil {
 			return nil, err
 		}
-		if widget != nil {
-			widget.SendWebhooks("/webhooks/prefinery", DemoWebhookSecret)
-		}
+		demoWebhookSecret = true
 	}
 	webhooks, err := webhook.NewHandler(webhook.Config{
 		Secrets: []prefinery.Secret{webhookSecret}, Handle: s.events.add, Logger: logger,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if widget != nil && demoWebhookSecret {
+		widget.SendWebhooks(webhooks, webhookSecret) // the button delivers to this handler, in-process
 	}
 
 	static, err := fs.Sub(staticFS, "static")

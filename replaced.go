@@ -1,0 +1,122 @@
+package prefinery
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+)
+
+// The race Login and Logout close: request A loads the session (token T1)
+// and is slow; request B logs out (or another user logs in over the
+// session), which renews the token to T2 and deletes T1; then A saves T1
+// again (it wrote to the session, or scs's IdleTimeout saves every request)
+// and sends its cookie, so the browser is back on T1 with the user in it.
+//
+// So when Login or Logout replaces a token whose session held a signed-in
+// identifier, it leaves under the old token a replaced-session record: an
+// ordinary scs session (scs's Iterate and All decode it) holding only
+// replacedKey, living as long as the session it replaces could have. And
+// just before scs saves a signed-in session in a request that did not
+// replace it (scs saves when the response header is written, or when the
+// handler returns), the kit looks for a record under the token: if there is
+// one, it turns the session being saved into a record too, so A saves
+// nothing of the user's and the browser that follows A's cookie is signed
+// out. The check costs one store read, only in requests that save a
+// signed-in session; reading the identity costs nothing. The kit changes
+// nothing of the app's SessionManager or store.
+
+// replacedKey marks a replaced-session record.
+const replacedKey = "prefinery.replaced"
+
+// guardSave runs just before scs saves the request's session (see above).
+// It runs once per request, and only for sessions that would be saved
+// signed in under a token this request did not renew.
+func (s *requestState) guardSave() {
+	sm := s.kit.cfg.Sessions
+	if sm == nil || s.saveGuarded.Swap(true) {
+		return
+	}
+	s.mu.Lock()
+	renewed := s.version > 0 // Login or Logout replaced the token in this request
+	s.mu.Unlock()
+	if renewed {
+		return
+	}
+	ctx := s.Context
+	_ = withSession(func() error {
+		if sm.Status(ctx) != scs.Modified || sm.GetString(ctx, s.kit.cfg.SessionKey) == "" {
+			return nil
+		}
+		token := sm.Token(ctx)
+		if token == "" {
+			return nil
+		}
+		b, found, err := findInStore(ctx, sm, token)
+		if err != nil || !found {
+			return nil // the store's failure shows in scs's own save, next
+		}
+		if _, values, err := sm.Codec.Decode(b); err != nil || values[replacedKey] == nil {
+			return nil
+		}
+		sm.Remove(ctx, s.kit.cfg.SessionKey)
+		sm.Put(ctx, replacedKey, true)
+		s.kit.cfg.Logger.Info("prefinery: a request that started before a logout tried to save the logged-out session; saved it signed out")
+		return nil
+	})
+}
+
+// storeKey is token as scs keys it in the store: hashed when the manager
+// says HashTokenInStore, as scs's own store calls do.
+func storeKey(sm *scs.SessionManager, token string) string {
+	if !sm.HashTokenInStore {
+		return token
+	}
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// replaceToken renews the request's session token, as Login and Logout do
+// (scs deletes the old entry), and leaves a replaced-session record under
+// the old token when its session held a signed-in identifier, until the
+// session's own deadline. A signed-out session leaves nothing behind.
+func (k *Kit) replaceToken(ctx context.Context) error {
+	sm := k.cfg.Sessions
+	old, deadline := sm.Token(ctx), sm.Deadline(ctx)
+	signedIn := old != "" && sm.GetString(ctx, k.cfg.SessionKey) != ""
+	if err := sm.RenewToken(ctx); err != nil {
+		return fmt.Errorf("renewing the session token: %w", err)
+	}
+	sm.Remove(ctx, replacedKey) // a session loaded from a record is a fresh one now
+	if !signedIn || !deadline.After(time.Now()) {
+		return nil
+	}
+	record, err := sm.Codec.Encode(deadline, map[string]any{replacedKey: true})
+	if err != nil {
+		return fmt.Errorf("encoding the replaced-session record: %w", err)
+	}
+	if err := commitToStore(ctx, sm, old, record, deadline); err != nil {
+		return fmt.Errorf("recording the replaced session: %w", err)
+	}
+	return nil
+}
+
+// findInStore and commitToStore reach the store exactly as scs does: the
+// token hashed when the manager says HashTokenInStore, the context passed on
+// to stores that take one.
+func findInStore(ctx context.Context, sm *scs.SessionManager, token string) ([]byte, bool, error) {
+	if cs, ok := sm.Store.(scs.CtxStore); ok {
+		return cs.FindCtx(ctx, storeKey(sm, token))
+	}
+	return sm.Store.Find(storeKey(sm, token))
+}
+
+func commitToStore(ctx context.Context, sm *scs.SessionManager, token string, b []byte, expiry time.Time) error {
+	if cs, ok := sm.Store.(scs.CtxStore); ok {
+		return cs.CommitCtx(ctx, storeKey(sm, token), b, expiry)
+	}
+	return sm.Store.Commit(storeKey(sm, token), b, expiry)
+}

@@ -1,0 +1,265 @@
+package prefinery
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// storeEntries returns every entry of the app's session store, by key.
+func storeEntries(t *testing.T, sm *scs.SessionManager) map[string][]byte {
+	t.Helper()
+	all, err := sm.Store.(scs.IterableStore).All()
+	require.NoError(t, err)
+	return all
+}
+
+// sessionToken is the session cookie c holds for the app.
+func (a *testApp) sessionToken(c *http.Client) string {
+	u, _ := url.Parse(a.server.URL)
+	for _, cookie := range c.Jar.Cookies(u) {
+		if cookie.Name == a.sessions.Cookie.Name {
+			return cookie.Value
+		}
+	}
+	return ""
+}
+
+// TestIterateRevokesAfterLogouts: scs's own "sign this user out on every
+// device" (Iterate over the store, Destroy her sessions) still works after
+// any number of logouts and logins, and leaves the other users alone.
+func TestIterateRevokesAfterLogouts(t *testing.T) {
+	app := newTestApp(t, nil)
+	phone, laptop, bob := app.client(), app.client(), app.client()
+	app.login(phone, "ada@example.com")
+	app.login(laptop, "ada@example.com")
+	app.login(bob, "bob@example.com")
+	for range 5 { // logouts over signed-in, signed-out and never-saved sessions
+		other := app.client()
+		app.login(other, "cy@example.com")
+		require.Equal(t, http.StatusOK, app.post(other, "/logout"))
+		require.Equal(t, http.StatusOK, app.post(other, "/logout"))
+		require.Equal(t, http.StatusOK, app.post(app.client(), "/logout"))
+	}
+	require.Equal(t, http.StatusOK, app.post(laptop, "/logout"))
+	app.login(laptop, "ada@example.com")
+
+	revoked := 0
+	err := app.sessions.Iterate(context.Background(), func(ctx context.Context) error {
+		if app.sessions.GetString(ctx, "prefinery.identifier") != "ada@example.com" {
+			return nil
+		}
+		revoked++
+		return app.sessions.Destroy(ctx)
+	})
+	require.NoError(t, err, "scs can decode every entry the kit left in the store")
+	assert.Equal(t, 2, revoked, "ada's phone and laptop")
+	for _, c := range []*http.Client{phone, laptop} {
+		_, _, body := app.get(c, "/whoami")
+		assert.Equal(t, "anonymous", body, "revoked on every device")
+	}
+	_, _, body := app.get(bob, "/whoami")
+	assert.True(t, strings.HasPrefix(body, "email\tbob@example.com\t"), "bob keeps his session")
+}
+
+// TestSignedOutLogoutAddsNothing: a POST /logout with nobody signed in (1,500
+// of them) leaves the session store as it was.
+func TestSignedOutLogoutAddsNothing(t *testing.T) {
+	app := newTestApp(t, nil)
+	app.login(app.client(), "ada@example.com")
+	before := len(storeEntries(t, app.sessions))
+	for range 1500 {
+		require.Equal(t, http.StatusOK, app.post(app.client(), "/logout"))
+	}
+	assert.Equal(t, before, len(storeEntries(t, app.sessions)))
+}
+
+// recordingStore notes the expiry of every save, by key.
+type recordingStore struct {
+	scs.Store
+	mu      sync.Mutex
+	expires map[string]time.Time
+}
+
+func (s *recordingStore) Commit(key string, b []byte, expiry time.Time) error {
+	s.mu.Lock()
+	s.expires[key] = expiry
+	s.mu.Unlock()
+	return s.Store.Commit(key, b, expiry)
+}
+
+func (s *recordingStore) All() (map[string][]byte, error) { return s.Store.(scs.IterableStore).All() }
+
+// TestReplacedSessionLivesAsLongAsTheSession: a session the app extended
+// with SetDeadline ("remember me") is replaced for as long as it could live,
+// not just scs's Lifetime, so a request in flight can never save it again.
+func TestReplacedSessionLivesAsLongAsTheSession(t *testing.T) {
+	store := &recordingStore{expires: map[string]time.Time{}}
+	app := newTestApp(t, func(c *Config) {
+		store.Store = c.Sessions.Store
+		c.Sessions.Store = store
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /remember", func(w http.ResponseWriter, r *http.Request) {
+		app.sessions.SetDeadline(r.Context(), time.Now().Add(30*24*time.Hour))
+	})
+	mux.Handle("/", testMux(app.kit))
+	app.server = httptest.NewServer(app.sessions.LoadAndSave(app.kit.Middleware(mux)))
+	t.Cleanup(app.server.Close)
+
+	c := app.client()
+	app.login(c, "ada@example.com")
+	require.Equal(t, http.StatusOK, app.post(c, "/remember"))
+	old := app.sessionToken(c)
+	require.Equal(t, http.StatusOK, app.post(c, "/logout"))
+
+	store.mu.Lock()
+	expiry, recorded := store.expires[old]
+	store.mu.Unlock()
+	require.True(t, recorded, "a record under the logged-out token")
+	assert.WithinDuration(t, time.Now().Add(30*24*time.Hour), expiry, time.Minute, "as long as the remembered session")
+	_, values, err := app.sessions.Codec.Decode(storeEntries(t, app.sessions)[old])
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{replacedKey: true}, values, "the record holds nothing of the user's")
+}
+
+// TestHashTokenInStoreIsKept: with HashTokenInStore, no raw session token
+// becomes a store key, the kit's record included.
+func TestHashTokenInStoreIsKept(t *testing.T) {
+	app := newTestApp(t, func(c *Config) { c.Sessions.HashTokenInStore = true })
+	c := app.client()
+	app.login(c, "ada@example.com")
+	old := app.sessionToken(c)
+	require.Equal(t, http.StatusOK, app.post(c, "/logout"))
+	app.login(c, "ada@example.com")
+	entries := storeEntries(t, app.sessions)
+	for key := range entries {
+		assert.NotContains(t, key, old, "a raw token as a store key")
+		assert.NotContains(t, key, app.sessionToken(c))
+	}
+	assert.Contains(t, entries, storeKey(app.sessions, old), "the record is under the hashed old token")
+}
+
+// TestReplacedSessionNotSavedAgain: a slow request that loaded the session
+// before a logout, or before another user signed in over it, saves it after
+// (it wrote to the session, or scs's IdleTimeout saves every request) and
+// sends the old token back. The browser is not signed back in as the first
+// user.
+func TestReplacedSessionNotSavedAgain(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		idleTimeout time.Duration
+		writes      bool
+		then        string // "logout", or the user who signs in over the session
+	}{
+		{"logout, slow handler writes to the session", 0, true, "logout"},
+		{"logout, IdleTimeout saves every request", time.Hour, false, "logout"},
+		{"login over the session, slow handler writes", 0, true, "bob@example.com"},
+		{"login over the session, IdleTimeout", time.Hour, false, "bob@example.com"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			app := newTestApp(t, nil)
+			app.sessions.IdleTimeout = tt.idleTimeout
+			started, release := make(chan struct{}), make(chan struct{})
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+				close(started)
+				<-release
+				if tt.writes {
+					app.sessions.Put(r.Context(), "last-seen", time.Now().String())
+				}
+				_, _ = io.WriteString(w, "slow")
+			})
+			mux.Handle("/", testMux(app.kit))
+			app.server = httptest.NewServer(app.sessions.LoadAndSave(app.kit.Middleware(mux)))
+			t.Cleanup(app.server.Close)
+
+			c := app.client()
+			app.login(c, "alice@example.com")
+			slowDone := make(chan struct{})
+			go func() {
+				defer close(slowDone)
+				res, err := c.Get(app.server.URL + "/slow")
+				if assert.NoError(t, err) {
+					res.Body.Close()
+				}
+			}()
+			<-started
+			if tt.then == "logout" {
+				require.Equal(t, http.StatusOK, app.post(c, "/logout"))
+			} else {
+				app.login(c, tt.then)
+			}
+			close(release)
+			<-slowDone // the browser now holds the token the slow request sent back
+
+			_, _, body := app.get(c, "/whoami")
+			assert.NotContains(t, body, "alice@example.com", "the replaced token does not sign the browser back in")
+			assert.NotContains(t, body, app.kit.Sign("alice@example.com"))
+			assert.Contains(t, []string{"anonymous", "email\t" + tt.then + "\t" + app.kit.Sign(tt.then)}, body)
+		})
+	}
+}
+
+// countingStore counts the store calls scs and the kit make.
+type countingStore struct {
+	scs.Store
+	finds, commits atomic.Int64
+}
+
+func (s *countingStore) Find(key string) ([]byte, bool, error) {
+	s.finds.Add(1)
+	return s.Store.Find(key)
+}
+
+func (s *countingStore) Commit(key string, b []byte, expiry time.Time) error {
+	s.commits.Add(1)
+	return s.Store.Commit(key, b, expiry)
+}
+
+func (s *countingStore) All() (map[string][]byte, error) { return s.Store.(scs.IterableStore).All() }
+
+// TestReadsCostNoStoreCall: a signed-in page that reads the identity makes
+// scs's one store read and nothing more; the kit's check runs only when the
+// session is saved signed in (here: the app writes to it), as one more read.
+// The app's SessionManager keeps the store it was given.
+func TestReadsCostNoStoreCall(t *testing.T) {
+	store := &countingStore{}
+	app := newTestApp(t, func(c *Config) {
+		store.Store = c.Sessions.Store
+		c.Sessions.Store = store
+	})
+	assert.Same(t, store, app.sessions.Store, "the kit does not wrap the app's store")
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /note", func(w http.ResponseWriter, r *http.Request) {
+		app.sessions.Put(r.Context(), "note", "x")
+	})
+	mux.Handle("/", testMux(app.kit))
+	app.server = httptest.NewServer(app.sessions.LoadAndSave(app.kit.Middleware(mux)))
+	t.Cleanup(app.server.Close)
+	c := app.client()
+	app.login(c, "ada@example.com")
+
+	finds, commits := store.finds.Load(), store.commits.Load()
+	for range 10 {
+		_, _, body := app.get(c, "/whoami")
+		require.Contains(t, body, "ada@example.com")
+	}
+	assert.Equal(t, int64(10), store.finds.Load()-finds, "one read per page: scs's own")
+	assert.Equal(t, int64(0), store.commits.Load()-commits)
+
+	finds = store.finds.Load()
+	require.Equal(t, http.StatusOK, app.post(c, "/note"))
+	assert.Equal(t, int64(2), store.finds.Load()-finds, "scs's read, and the kit's before the signed-in save")
+}
