@@ -21,7 +21,7 @@ type requestState struct {
 	kit *Kit
 	req *http.Request // as the middleware got it, for the lookup
 
-	looked     atomic.Bool // identifier and lookupErr are known (set under mu)
+	looked      atomic.Bool // identifier and lookupErr are known (set under mu)
 	headerSent  atomic.Bool // the final header went out (set under mu)
 	saveGuarded atomic.Bool // guardSave ran (scs saves the session next)
 
