@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
+	"strings"
 	"sync"
 )
 
@@ -47,14 +48,31 @@ func New(secret string) *Key {
 var Of func(secret any) *Key
 
 // Sign returns the lowercase hex HMAC-SHA256 of message, from the recent
-// signatures when message was signed lately.
+// signatures when message was signed lately. A message signed afresh is
+// remembered with two allocations: one string holding a copy of the message
+// and its signature side by side (the signature returned is part of it), and
+// the slot's entry.
 func (k *Key) Sign(message string) string {
-	if sig, ok := k.recent.get(message); ok {
-		return sig
+	if len(message) > MaxRemembered {
+		return k.HMACHex(message)
 	}
-	sig := k.HMACHex(message)
-	k.recent.put(message, sig)
-	return sig
+	slot, remembered, ok := k.recent.lookup(message)
+	if ok {
+		return remembered
+	}
+	var sum [sha256.Size]byte
+	var sig [SignatureLength]byte
+	k.MAC(&sum, nil, message)
+	hex.Encode(sig[:], sum[:])
+	var b strings.Builder
+	b.Grow(len(message) + SignatureLength)
+	b.WriteString(message)
+	b.Write(sig[:])
+	both := b.String()
+	// A copy of the message, so a short one cut from a large string does not
+	// keep that alive; the signature shares its allocation.
+	slot.Store(&signedMessage{both[:len(message)], both[len(message):]})
+	return both[len(message):]
 }
 
 // HMACHex computes the lowercase hex HMAC-SHA256 of message, never from the

@@ -2,7 +2,6 @@ package secret
 
 import (
 	"hash/maphash"
-	"strings"
 	"sync/atomic"
 )
 
@@ -42,18 +41,15 @@ func (c *recentSignatures) slot(message string) *atomic.Pointer[signedMessage] {
 
 // get returns message's remembered signature, if it has one.
 func (c *recentSignatures) get(message string) (string, bool) {
-	if e := c.slot(message).Load(); e != nil && e.message == message {
-		return e.signature, true
-	}
-	return "", false
+	_, sig, ok := c.lookup(message)
+	return sig, ok
 }
 
-// put remembers message's signature. Messages over MaxRemembered are not
-// remembered; a copy is kept, so a short message cut from a large string
-// does not keep that alive.
-func (c *recentSignatures) put(message, signature string) {
-	if len(message) > MaxRemembered {
-		return
+// lookup returns message's slot, and its remembered signature if it has one.
+func (c *recentSignatures) lookup(message string) (slot *atomic.Pointer[signedMessage], signature string, ok bool) {
+	slot = c.slot(message)
+	if e := slot.Load(); e != nil && e.message == message {
+		return slot, e.signature, true
 	}
-	c.slot(message).Store(&signedMessage{strings.Clone(message), signature})
+	return slot, "", false
 }
