@@ -258,3 +258,17 @@ func TestAutoInsertKeepsHijacker(t *testing.T) {
 	b, _ := io.ReadAll(res.Body)
 	assert.Equal(t, "hijacked", string(b))
 }
+
+// TestAutoInsertStaysOutOfSandboxes: a sandbox directive separated from its
+// flags by any ASCII whitespace (Chromium sandboxes "sandbox<TAB>allow-scripts")
+// keeps the signature out of the page.
+func TestAutoInsertStaysOutOfSandboxes(t *testing.T) {
+	kit := newKit(t, Config{}) // serveAuto adds AutoInsert
+	page := "<html><body><p>upload</p></body></html>"
+	for _, policy := range []string{"sandbox\tallow-scripts", "sandbox\nallow-scripts allow-same-origin", "default-src 'self';SANDBOX", "sandbox"} {
+		res := serveAuto(t, kit, "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html", "Content-Security-Policy", policy))
+		assert.Equal(t, page, body(t, res), "%q", policy)
+	}
+	res := serveAuto(t, kit, "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html", "Content-Security-Policy-Report-Only", "sandbox"))
+	assert.Contains(t, body(t, res), "authenticateUser", "a report-only sandbox sandboxes nothing")
+}

@@ -276,6 +276,6 @@ func BenchmarkAmendCSP(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' fonts.googleapis.com; font-src fonts.gstatic.com")
-		kit.csp.Amend(h, "AAAAAAAAAAAAAAAAAAAAAA")
+		kit.csp.Amend(h, "AAAAAAAAAAAAAAAAAAAAAA", "https://widget.prefinery.com")
 	}
 }

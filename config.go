@@ -151,7 +151,7 @@ func (c Config) normalized() (Config, error) {
 		c.WidgetURL = prefineryWidgetBase + c.ProjectKey + ".js"
 	}
 	if c.WidgetSources == nil {
-		c.WidgetSources = defaultWidgetSources(loaderSource(c.WidgetURL))
+		c.WidgetSources = defaultWidgetSources(loaderOrigin(c.WidgetURL))
 	}
 	return c, nil
 }

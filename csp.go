@@ -3,7 +3,9 @@ package prefinery
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"net/http"
 	"net/url"
+	"strings"
 )
 
 // The kit's scripts must run under the app's own Content-Security-Policy.
@@ -16,7 +18,7 @@ import (
 // confirm them against the live widget (the browser console lists
 // violations) and override them with Config.WidgetSources.
 func defaultWidgetSources(loader string) map[string][]string {
-	if loader == "" || loader == "'self'" {
+	if loader == "" {
 		return nil
 	}
 	return map[string][]string{
@@ -35,15 +37,46 @@ func newNonce() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// loaderSource is the CSP source for the loader script's URL: its origin, or
-// 'self' for a path on the app's own origin, or "" without a loader.
-func loaderSource(loaderURL string) string {
-	if loaderURL == "" {
-		return ""
-	}
+// loaderOrigin is the CSP source for an absolute loader URL: its origin;
+// "" for a path on the app's own origin or without a loader.
+func loaderOrigin(loaderURL string) string {
 	u, err := url.Parse(loaderURL)
 	if err != nil || u.Host == "" {
-		return "'self'"
+		return ""
 	}
 	return u.Scheme + "://" + u.Host
+}
+
+// loaderSource is the CSP source the kit adds for its loader script on r's
+// page: the loader's origin, or for a loader on the app's own origin (a
+// stand-in, a proxy) its exact URL on the host r was sent to; never 'self',
+// which would let any same-origin script (an upload) run. A Host that is not
+// a plain host[:port] gets no source: the loader still runs by its nonce.
+func (k *Kit) loaderSource(r *http.Request) string {
+	if origin := loaderOrigin(k.cfg.WidgetURL); origin != "" || k.cfg.WidgetURL == "" {
+		return origin
+	}
+	if !isPlainHost(r.Host) {
+		return ""
+	}
+	scheme := "http" // in CSP, an http: source matches https: too
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + k.cfg.WidgetURL
+}
+
+// isPlainHost reports whether host is letters, digits, '.', '-', ':', '['
+// and ']' only: nothing that could end a CSP source or directive.
+func isPlainHost(host string) bool {
+	if host == "" || len(host) > 255 {
+		return false
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(".-:[]", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -100,5 +101,50 @@ func TestWidgetSourcesValidated(t *testing.T) {
 	}
 	kit := newKit(t, Config{User: userFromContext, ProjectKey: "ab12", WidgetSources: map[string][]string{"connect-src": {"https://api.prefinery.com", "'self'"}}})
 	assert.Equal(t, "default-src 'self'; script-src 'self' 'nonce-N' https://widget.prefinery.com; connect-src 'self' https://api.prefinery.com",
-		kit.csp.AmendPolicy("default-src 'self'", "N"))
+		kit.csp.AmendPolicy("default-src 'self'", "N", kit.loaderSource(httptest.NewRequest("GET", "/", nil))))
+}
+
+// TestCSPParsedAsTheBrowserDoes: the kit reads a page's policy as CSP3 and
+// Chromium do. A directive the browser ignores (a no-break space where a
+// space should be) stays as written and stays ignored; the kit does not turn
+// it into an active 'unsafe-inline' that would switch its own nonce off.
+// Frames fall back to child-src before default-src.
+func TestCSPParsedAsTheBrowserDoes(t *testing.T) {
+	kit := newKit(t, Config{})
+	serve := func(policy string) string {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		cspPage(t, kit, policy, "").ServeHTTP(rec, req.WithContext(contextWithUser(req, "amy@example.com")))
+		return rec.Header().Get("Content-Security-Policy")
+	}
+	got := serve("script-src\u00a0'self' 'unsafe-inline'; default-src 'self'")
+	assert.True(t, strings.HasPrefix(got, "script-src\u00a0'self' 'unsafe-inline'; default-src 'self'; script-src 'self' 'nonce-"), got)
+	assert.NotContains(t, got, "script-src 'self' 'unsafe-inline'", "the ignored directive is not made active")
+
+	got = serve("default-src 'self'; child-src 'none'")
+	assert.NotContains(t, got, "frame-src", "child-src 'none' still blocks frames")
+	got = serve("default-src 'self'; child-src https://frames.example")
+	assert.Contains(t, got, "frame-src https://frames.example https://widget.prefinery.com", "frame-src built from child-src")
+}
+
+// TestPathLoaderNeverAddsSelf: a loader on the app's own origin (a stand-in,
+// a proxy) is added as its exact URL on the page's host, never as 'self'
+// (which would let any same-origin script run, an upload among them); a
+// Host that is not a plain host:port adds no source (the nonce still lets
+// the loader run).
+func TestPathLoaderNeverAddsSelf(t *testing.T) {
+	kit := newKit(t, Config{WidgetURL: "/prefinery-standin/widget.js"})
+	for _, tt := range []struct{ host, policy, want string }{
+		{"app.example", "script-src 'nonce-app'", "script-src 'nonce-app' 'nonce-N' http://app.example/prefinery-standin/widget.js"},
+		{"app.example:8443", "script-src 'unsafe-inline'", "script-src 'unsafe-inline' http://app.example:8443/prefinery-standin/widget.js"},
+		{"evil;script-src", "script-src 'nonce-app'", "script-src 'nonce-app' 'nonce-N'"},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Host = tt.host
+		got := kit.csp.AmendPolicy(tt.policy, "N", kit.loaderSource(req))
+		assert.Equal(t, tt.want, got, tt.host)
+		assert.NotContains(t, got, "'self'")
+	}
+	tlsReq := httptest.NewRequest(http.MethodGet, "https://app.example/", nil)
+	assert.Equal(t, "https://app.example/prefinery-standin/widget.js", kit.loaderSource(tlsReq))
 }

@@ -30,7 +30,7 @@ func New(cfg Config) (*Kit, error) {
 		return nil, err
 	}
 	k := &Kit{cfg: cfg, snippets: snippets, diag: diagnostics{log: cfg.Logger}}
-	k.csp = csp.NewMerger(loaderSource(cfg.WidgetURL), cfg.WidgetSources)
+	k.csp = csp.NewMerger(cfg.WidgetSources)
 	secret := cfg.Secret
 	k.cfg.Secret = Secret{} // the current secret lives in k.secret alone
 	k.secret.Store(&secret)

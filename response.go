@@ -49,7 +49,7 @@ func (s *requestState) writeHeaderCheck() {
 	s.headerSent.Store(true)
 	s.mu.Unlock()
 	if amend {
-		s.kit.csp.Amend(h, nonce)
+		s.kit.csp.Amend(h, nonce, s.kit.loaderSource(s.req))
 		if renderedNoNonce {
 			s.kit.diag.report(cspAfterScripts)
 		}

@@ -13,7 +13,7 @@ const widget = "https://widget.prefinery.com"
 
 // testMerger adds what a Kit with Prefinery's loader adds.
 func testMerger() *Merger {
-	return NewMerger(widget, map[string][]string{
+	return NewMerger(map[string][]string{
 		"connect-src": {widget}, "frame-src": {widget}, "img-src": {widget}, "style-src": {widget},
 	})
 }
@@ -49,7 +49,7 @@ func TestAmendPolicy(t *testing.T) {
 	m := testMerger()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := m.AmendPolicy(tt.in, n)
+			got := m.AmendPolicy(tt.in, n, widget)
 			assert.Equal(t, tt.want, got)
 			for _, bad := range []string{"'unsafe-inline'", "'unsafe-eval'", " * ", " https: ", "data:", "'self'"} {
 				if !strings.Contains(tt.in, strings.TrimSpace(bad)) {
@@ -109,14 +109,14 @@ func TestHas(t *testing.T) {
 func TestAmendHeaders(t *testing.T) {
 	m := testMerger()
 	h := http.Header{Enforced: {"script-src 'self', img-src 'none'"}, ReportOnly: {"default-src 'none'"}}
-	m.Amend(h, "N1")
+	m.Amend(h, "N1", widget)
 	assert.Equal(t, []string{"script-src 'self' 'nonce-N1' " + widget + ", img-src 'none'"}, h[Enforced])
 	assert.Equal(t, []string{"default-src 'none'"}, h[ReportOnly])
 	h = http.Header{Enforced: {"script-src 'self', img-src 'none'"}}
-	m.Amend(h, "N2")
+	m.Amend(h, "N2", widget)
 	assert.Equal(t, []string{"script-src 'self' 'nonce-N2' " + widget + ", img-src 'none'"}, h[Enforced], "cached, another nonce")
 	for i := range 2 * maxCached {
-		m.Amend(http.Header{Enforced: {"script-src 'nonce-app" + strings.Repeat("x", i) + "'"}}, "N")
+		m.Amend(http.Header{Enforced: {"script-src 'nonce-app" + strings.Repeat("x", i) + "'"}}, "N", widget)
 	}
 	assert.LessOrEqual(t, len(m.cache), maxCached)
 }
@@ -134,7 +134,7 @@ func FuzzAmendPolicy(f *testing.F) {
 			return // one policy at a time
 		}
 		before := Parse(policy).Directives()
-		amended := m.AmendPolicy(policy, "NONCE")
+		amended := m.AmendPolicy(policy, "NONCE", widget)
 		after := Parse(amended).Directives()
 		if len(after) < len(before) {
 			t.Fatalf("directives lost: %q -> %q", policy, amended)

@@ -42,22 +42,21 @@ const maxCached = 64
 // concurrent use and keeps the last few amended policies, since amending
 // parses and rebuilds a policy, which costs microseconds per page.
 type Merger struct {
-	loader string              // the loader script's source, "" for none
 	widget map[string][]string // sources by directive
 	names  []string            // widget's keys, sorted
 
 	mu    sync.Mutex
-	cache map[string]string // amended header values (with noncePlaceholder), by the app's value
+	cache map[string]string // amended header values (with noncePlaceholder), by loader and the app's value
 }
 
-// NewMerger returns a Merger adding loader (a CSP source for the loader
-// script, or "") to the script directive and widget's sources, by directive.
-func NewMerger(loader string, widget map[string][]string) *Merger {
-	return &Merger{loader: loader, widget: widget, names: slices.Sorted(maps.Keys(widget)), cache: map[string]string{}}
+// NewMerger returns a Merger adding widget's sources, by directive.
+func NewMerger(widget map[string][]string) *Merger {
+	return &Merger{widget: widget, names: slices.Sorted(maps.Keys(widget)), cache: map[string]string{}}
 }
 
-// Amend adds the kit's nonce and sources to every policy of h's CSP headers.
-func (m *Merger) Amend(h http.Header, nonce string) {
+// Amend adds the kit's nonce, the loader's source (a CSP source expression,
+// or "" for none) and the widget's sources to every policy of h's CSP headers.
+func (m *Merger) Amend(h http.Header, nonce, loader string) {
 	for _, name := range []string{Enforced, ReportOnly} {
 		values := h[name]
 		if len(values) == 0 {
@@ -65,7 +64,7 @@ func (m *Merger) Amend(h http.Header, nonce string) {
 		}
 		amended := make([]string, len(values))
 		for i, v := range values {
-			amended[i] = strings.ReplaceAll(m.amendedValue(v), noncePlaceholder, nonce)
+			amended[i] = strings.ReplaceAll(m.amendedValue(v, loader), noncePlaceholder, nonce)
 		}
 		h[name] = amended
 	}
@@ -73,29 +72,31 @@ func (m *Merger) Amend(h http.Header, nonce string) {
 
 // amendedValue returns a header value with the kit's sources added and
 // noncePlaceholder for the nonce, from the cache when it can.
-func (m *Merger) amendedValue(value string) string {
+func (m *Merger) amendedValue(value, loader string) string {
+	key := loader + "\x00" + value
 	m.mu.Lock()
-	amended, ok := m.cache[value]
+	amended, ok := m.cache[key]
 	m.mu.Unlock()
 	if ok {
 		return amended
 	}
 	policies := strings.Split(value, ",")
 	for i, p := range policies {
-		policies[i] = m.AmendPolicy(p, noncePlaceholder)
+		policies[i] = m.AmendPolicy(p, noncePlaceholder, loader)
 	}
 	amended = strings.Join(policies, ",")
 	m.mu.Lock()
 	if len(m.cache) < maxCached {
-		m.cache[value] = amended
+		m.cache[key] = amended
 	}
 	m.mu.Unlock()
 	return amended
 }
 
-// AmendPolicy returns one serialized policy with the kit's nonce and sources
-// added; unchanged when nothing in it restricts what the kit adds to.
-func (m *Merger) AmendPolicy(serialized, nonce string) string {
+// AmendPolicy returns one serialized policy with the kit's nonce, the
+// loader's source and the widget's sources added; unchanged when nothing in
+// it restricts what the kit adds to.
+func (m *Merger) AmendPolicy(serialized, nonce, loader string) string {
 	p := Parse(serialized)
 	if len(p.directives) == 0 {
 		return serialized
@@ -106,8 +107,8 @@ func (m *Merger) AmendPolicy(serialized, nonce string) string {
 		if !allowsInline(sources) {
 			e.add(i, "'nonce-"+nonce+"'")
 		}
-		if m.loader != "" && !hasSource(sources, "'strict-dynamic'") {
-			e.add(i, m.loader)
+		if loader != "" && !hasSource(sources, "'strict-dynamic'") {
+			e.add(i, loader)
 		}
 	}
 	for _, name := range m.names {
