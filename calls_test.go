@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var callScript = regexp.MustCompile(`^<script>prefinery\("(\w+)", (\{.*?\})(, function \(result\) \{ (\[.*?\])\.reduce\(function \(o, k\) \{ return o\[k\]; \}, window\)\(result\); \})?\);</script>$`)
+var callScript = regexp.MustCompile(`^<script hx-history="false" data-turbo-temporary>prefinery\("(\w+)", (\{.*?\})(, function \(result\) \{ (\[.*?\])\.reduce\(function \(o, k\) \{ return o\[k\]; \}, window\)\(result\); \})?\);</script>$`)
 
 // renderTemplate executes a template using the kit's functions for identifier.
 func renderTemplate(t *testing.T, kit *Kit, identifier, text string, data any) (string, error) {

@@ -34,13 +34,16 @@ type Config struct {
 	SessionKey string
 
 	// User returns the signed-in user's identifier from the app's own
-	// authentication (ok false when nobody is signed in), for apps that do
-	// not keep it in an scs session. It must derive the user from server-side
-	// state, never from the request's parameters. The kit calls it when it
+	// authentication, for apps that do not keep it in an scs session.
+	// verified is true only when a user is signed in and identifier is
+	// verified as theirs (an email address they confirmed, not one typed at
+	// sign-up): a signature tells Prefinery the address is the user's. It
+	// must derive the user from server-side state, never from the request's
+	// parameters. The kit calls it when it
 	// first needs the user in a request (a read of the identity, a page's
 	// response header), with the request as the middleware received it, and
 	// keeps the answer for the rest of the request. Default is nil.
-	User func(r *http.Request) (identifier string, ok bool)
+	User func(r *http.Request) (identifier string, verified bool)
 
 	// Kind is the identifier kind: KindEmail, KindReferralCode or KindID.
 	// Default is KindEmail.

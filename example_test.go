@@ -122,7 +122,7 @@ func ExampleKit_FuncMap() {
 	// Output:
 	// <head><script nonce="cmFuZG9t">prefinery=window.prefinery||function(){(window.prefinery.q=window.prefinery.q||[]).push(arguments)};</script>
 	// <script nonce="cmFuZG9t" src="https://widget.prefinery.com/widget/v2/ab12cd34.js" defer></script>
-	// <script nonce="cmFuZG9t">prefinery('authenticateUser', {"email":"user@example.com","signature":"77a363130290d42d905b3300cb9fa49b7f484e56300157c899a538ca5bca12b3"});</script>
+	// <script nonce="cmFuZG9t" hx-history="false" data-turbo-temporary>prefinery('authenticateUser', {"email":"user@example.com","signature":"77a363130290d42d905b3300cb9fa49b7f484e56300157c899a538ca5bca12b3"});</script>
 	// </head>
 }
 

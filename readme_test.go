@@ -82,7 +82,7 @@ var (
 	addr      = "127.0.0.1:0"
 	templates fs.FS
 	kit       *prefinery.Kit
-	user      struct{ Email string }
+	user      appUser
 	devMode   bool
 	home      http.HandlerFunc
 	account   http.HandlerFunc
@@ -92,9 +92,15 @@ var (
 		Enqueue(ctx context.Context, body []byte) error
 	}
 	users     interface {
-		EmailByID(ctx context.Context, id int) (string, error)
+		Get(ctx context.Context, id int) (appUser, error)
 	}
 )
+
+// appUser is the app's own user record, as the README's blocks use it.
+type appUser struct {
+	Email          string
+	EmailConfirmed bool
+}
 
 func main() {}
 `

@@ -46,9 +46,10 @@ func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
 
 // Login records identifier as the signed-in user in the request's scs session
 // (ctx is the request context, inside LoadAndSave), and for the rest of the
-// request: templates rendered after it show the new user. Store the
-// identifier from the app's user record, exactly as Prefinery has it, not the
-// address as typed into a form. Login first renews the session token, which
+// request: templates rendered after it show the new user. Call it only with
+// an identifier verified as the user's (an email address they confirmed):
+// the kit signs it for Prefinery as theirs. Store it from the app's user
+// record, exactly as Prefinery has it, not the address as typed into a form. Login first renews the session token, which
 // defeats session fixation. It returns an error wrapping
 // [ErrInvalidIdentifier] for an identifier the kit would refuse to sign,
 // [ErrNoSession] outside LoadAndSave, [ErrInvalidConfig] when the Kit uses

@@ -87,7 +87,7 @@ func TestBrowserLetsGoApp(t *testing.T) {
 	h := newHarness(t)
 	t.Setenv("PREFINERY_IDENTITY_SECRET", secretText)
 	handler, err := app.New(app.Config{
-		Users:        models.NewUserModel(models.User{Name: "Bob", Email: "Bob@Example.com"}),
+		Users:        models.NewUserModel(models.User{Name: "Bob", Email: "Bob@Example.com", EmailConfirmed: true}),
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		PrefineryKey: "ab12cd34",
 	})

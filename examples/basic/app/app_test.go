@@ -62,7 +62,7 @@ func postForm(t *testing.T, c *http.Client, u string, form url.Values, headers .
 	return fetch(t, c, req)
 }
 
-var authCall = regexp.MustCompile(`<script nonce="([^"]+)">prefinery\('authenticateUser', \{"email":"([^"]*)","signature":"([0-9a-f]{64})"\}\);</script>`)
+var authCall = regexp.MustCompile(`<script nonce="([^"]+)" hx-history="false" data-turbo-temporary>prefinery\('authenticateUser', \{"email":"([^"]*)","signature":"([0-9a-f]{64})"\}\);</script>`)
 
 func TestLoginAccountLogout(t *testing.T) {
 	demo, srv, c := newServer(t)

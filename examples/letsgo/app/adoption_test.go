@@ -108,7 +108,7 @@ func TestAdoption(t *testing.T) {
 
 var (
 	csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
-	authCall  = regexp.MustCompile(`<script nonce="([^"]+)">prefinery\('authenticateUser', \{"email":"([^"]+)","signature":"([0-9a-f]{64})"\}\);</script>`)
+	authCall  = regexp.MustCompile(`<script nonce="([^"]+)" hx-history="false" data-turbo-temporary>prefinery\('authenticateUser', \{"email":"([^"]+)","signature":"([0-9a-f]{64})"\}\);</script>`)
 )
 
 // TestAdoptedApp drives the adopted app over HTTP: Bob signs in as he types
@@ -118,7 +118,7 @@ var (
 func TestAdoptedApp(t *testing.T) {
 	const secret = "letsgo-example-secret-0123456789"
 	t.Setenv("PREFINERY_IDENTITY_SECRET", secret)
-	handler, err := New(Config{Users: models.NewUserModel(models.User{Name: "Bob", Email: "Bob@Example.com"}), PrefineryKey: "ab12cd34",
+	handler, err := New(Config{Users: models.NewUserModel(models.User{Name: "Bob", Email: "Bob@Example.com", EmailConfirmed: true}), PrefineryKey: "ab12cd34",
 		Logger: slogDiscard()})
 	require.NoError(t, err)
 	srv := httptest.NewServer(handler)

@@ -59,5 +59,5 @@ func (app *application) isAuthenticated(r *http.Request) bool {
 
 func (app *application) prefineryUser(r *http.Request) (string, bool) {
 	user, err := app.users.Get(app.sessionManager.GetInt(r.Context(), "authenticatedUserID"))
-	return user.Email, err == nil
+	return user.Email, err == nil && user.EmailConfirmed
 }

@@ -17,10 +17,11 @@ var (
 
 // User is one account.
 type User struct {
-	ID       int
-	Name     string
-	Email    string
-	password string
+	ID             int
+	Name           string
+	Email          string
+	EmailConfirmed bool // the user followed the link mailed to Email
+	password       string
 }
 
 // UserModel is the user store.

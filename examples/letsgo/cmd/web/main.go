@@ -23,8 +23,8 @@ func main() {
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stdout, nil))
 	handler, err := app.New(app.Config{Users: models.NewUserModel(
-		models.User{Name: "Alice", Email: "alice@example.com"},
-		models.User{Name: "Bob", Email: "Bob@Example.com"},
+		models.User{Name: "Alice", Email: "alice@example.com", EmailConfirmed: true},
+		models.User{Name: "Bob", Email: "Bob@Example.com", EmailConfirmed: true},
 	), Logger: logger, PrefineryKey: *key})
 	if err != nil {
 		logger.Error(err.Error())
