@@ -272,3 +272,25 @@ func TestAutoInsertStaysOutOfSandboxes(t *testing.T) {
 	res := serveAuto(t, kit, "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html", "Content-Security-Policy-Report-Only", "sandbox"))
 	assert.Contains(t, body(t, res), "authenticateUser", "a report-only sandbox sandboxes nothing")
 }
+
+// TestAutoInsertFollowsTheTreeBuilder: pages where a script before the last
+// </body> would not be a running HTML script, or would become an attacker's
+// form field or comment: AutoInsert stays out (htmlscan's corpus test proves
+// the rule on html5lib-tests against x/net/html's tree builder).
+func TestAutoInsertFollowsTheTreeBuilder(t *testing.T) {
+	kit := newKit(t, Config{})
+	for _, page := range []string{
+		"<html><body><svg><title><textarea name=comment></body></html>", // the signature would be the field's text
+		"<html><body><![CDATA[><textarea name=comment>]]></body></html>",
+		"<html><body><svg><style><!--</style></body></html>", // in a comment
+		"<html><body><svg><circle r=1></body></html>",         // an svg script: the loader's src is ignored
+		"<html><body><math><mi>x</body></html>",               // text in the DOM
+		"<html><body><template><p>draft</body></html>",        // inert
+		"<html><frameset><frame src=a></frameset></body></html>",
+	} {
+		res := serveAuto(t, kit, "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html"))
+		assert.Equal(t, page, body(t, res), "%q", page)
+	}
+	res := serveAuto(t, kit, "GET", "amy@example.com", htmlHandler(200, "<html><body><svg><title>t</title></svg></body></html>", "Content-Type", "text/html"))
+	assert.Contains(t, body(t, res), "authenticateUser", "a closed svg is fine")
+}

@@ -1,7 +1,11 @@
 // Package htmlscan follows an HTML page as it is written, far enough to know
 // where the snippet may go: before the last </body> end tag that stands in
-// markup. It is not a parser; where a page does something it does not follow,
-// it says so and the caller inserts nothing.
+// markup (the tokenizer's states), where a script becomes an HTML script
+// that runs and leaves the page's own tree as it is (enough of the tree
+// builder's open elements: foreign content, templates, framesets). It is not
+// a parser; where a page does something it does not follow, it says so and
+// the caller inserts nothing. corpus_test.go proves it against
+// golang.org/x/net/html on the html5lib-tests inputs.
 package htmlscan
 
 // Scanner follows an HTML page as it is written, a byte at a time and
@@ -13,22 +17,27 @@ package htmlscan
 // parser's script states), it gives up and says so.
 type Scanner struct {
 	state     scanState
-	offset    int    // bytes scanned so far
-	tagStart  int    // offset of the '<' of the construct being scanned
-	name      []byte // lowercased tag name so far (only the first few bytes matter)
-	endTag    bool   // the tag being scanned is an end tag
-	rawText   string // the raw-text element whose end tag ends stRawText
-	rawEnd    string // "</" + rawText
-	quote     byte   // the quote closing the attribute value being scanned
-	attrName  bool   // in a tag: an attribute name was seen, its value not yet
-	match     int    // bytes of the awaited sequence matched so far
-	dashes    int    // in a comment: dashes just seen
-	bang      bool   // in a comment: "--!" just seen
-	fresh     bool   // in a comment: nothing but dashes since "<!--"
-	escape    int    // in a script: bytes of "<!--" matched so far
-	lastBody  int    // offset of the last </body> in markup, or -1
-	unsure    bool   // the page does something the scanner does not follow
-	plaintext bool   // <plaintext>: the rest of the page is text
+	offset    int       // bytes scanned so far
+	tagStart  int       // offset of the '<' of the construct being scanned
+	name      []byte    // lowercased tag name so far, up to maxName bytes
+	nameLong  bool      // the tag name is longer than maxName: no element the scanner knows
+	endTag    bool      // the tag being scanned is an end tag
+	rawText   string    // the raw-text element whose end tag ends stRawText
+	rawEnd    string    // "</" + rawText
+	quote     byte      // the quote closing the attribute value being scanned
+	attrName  bool      // in a tag: an attribute name was seen, its value not yet
+	match     int       // bytes of the awaited sequence matched so far
+	dashes    int       // in a comment: dashes just seen
+	bang      bool      // in a comment: "--!" just seen
+	fresh     bool      // in a comment: nothing but dashes since "<!--"
+	escape    int       // in a script: bytes of "<!--" matched so far
+	lastBody  int       // offset of the last </body> in markup, or -1
+	bodySafe  bool      // a script inserted at lastBody runs as an HTML script (tree.go)
+	slash     bool      // in a tag: the last byte was a '/' between attributes
+	unsure    bool      // the page does something the scanner does not follow
+	plaintext bool      // <plaintext>: the rest of the page is text
+	open      []element // the open elements that decide where a script runs (tree.go)
+	frameset  bool      // the page has a <frameset>
 }
 
 type scanState uint8
@@ -61,7 +70,7 @@ func New() *Scanner { return &Scanner{lastBody: -1} }
 // InsertionPoint returns the offset of the last </body> the scanner saw in
 // markup, or -1 when there is none or it is unsure of the page.
 func (m *Scanner) InsertionPoint() int {
-	if m.unsure {
+	if m.unsure || !m.bodySafe || m.frameset {
 		return -1
 	}
 	return m.lastBody
@@ -117,11 +126,11 @@ func (m *Scanner) step(c byte, at int) {
 		case c == '!':
 			m.state, m.match = stMarkupDecl, 0
 		case c == '/':
-			m.state, m.endTag, m.name = stTagName, true, m.name[:0]
+			m.state, m.endTag, m.name, m.nameLong, m.slash = stTagName, true, m.name[:0], false, false
 		case c == '?':
 			m.state = stBogusComment
 		case isASCIILetter(c):
-			m.state, m.endTag, m.name = stTagName, false, append(m.name[:0], lower(c))
+			m.state, m.endTag, m.name, m.nameLong, m.slash = stTagName, false, append(m.name[:0], lower(c)), false, false
 		default:
 			m.state = stData
 			if c == '<' {
@@ -133,8 +142,10 @@ func (m *Scanner) step(c byte, at int) {
 	case stTagName:
 		switch {
 		case isASCIILetter(c) || (len(m.name) > 0 && c != '>' && c != '/' && !isHTMLSpace(c)):
-			if len(m.name) < 16 {
+			if len(m.name) < maxName {
 				m.name = append(m.name, lower(c))
+			} else {
+				m.nameLong = true
 			}
 		case len(m.name) == 0: // "</" not followed by a letter
 			if c == '>' {
@@ -145,18 +156,20 @@ func (m *Scanner) step(c byte, at int) {
 		case c == '>':
 			m.tagEnd(at)
 		default:
-			m.state, m.attrName = stInTag, false
+			m.state, m.attrName, m.slash = stInTag, false, c == '/'
 		}
 	case stInTag:
 		switch {
 		case c == '>':
 			m.tagEnd(at)
 		case c == '=' && m.attrName:
-			m.state, m.attrName = stAttrValue, false
+			m.state, m.attrName, m.slash = stAttrValue, false, false
 		case c == '/':
-			m.attrName = false
+			m.attrName, m.slash = false, true
 		case !isHTMLSpace(c):
-			m.attrName = true // a name character ('=' included when it starts a name)
+			m.attrName, m.slash = true, false // a name character ('=' included when it starts a name)
+		default:
+			m.slash = false
 		}
 	case stAttrValue:
 		switch {
@@ -170,7 +183,7 @@ func (m *Scanner) step(c byte, at int) {
 		}
 	case stQuotedValue:
 		if c == m.quote {
-			m.state, m.attrName = stInTag, false
+			m.state, m.attrName, m.slash = stInTag, false, false
 		}
 	case stUnquotedValue:
 		switch {
@@ -192,22 +205,36 @@ func (m *Scanner) step(c byte, at int) {
 	}
 }
 
-// tagEnd finishes the tag whose '>' is at offset at.
+// maxName is the longest tag name the scanner keeps: longer than any it
+// knows (annotation-xml, foreignobject).
+const maxName = 32
+
+// tagEnd finishes the tag whose '>' is at offset at: the open elements
+// change, a </body> is noted with whether a script may go before it, and an
+// HTML raw-text element switches the scanner to its text.
 func (m *Scanner) tagEnd(at int) {
 	m.state = stData
 	name := string(m.name)
+	if m.nameLong {
+		name = ""
+	}
+	selfClosing := m.slash
+	m.slash = false
 	if m.endTag {
+		m.closeElement(name)
 		if name == "body" {
-			m.lastBody = m.tagStart
+			m.lastBody, m.bodySafe = m.tagStart, m.safeHere()
 		}
 		return
 	}
-	switch {
-	case name == "plaintext":
-		m.plaintext = true
-	case rawTextElements[name]:
-		m.state, m.rawText, m.rawEnd, m.match = stRawText, name, "</"+name, 0
+	if !m.openElement(name, selfClosing) {
+		return
 	}
+	if name == "plaintext" {
+		m.plaintext = true
+		return
+	}
+	m.state, m.rawText, m.rawEnd, m.match = stRawText, name, "</"+name, 0
 }
 
 // markupDecl follows "<!": a comment, a CDATA section or a bogus comment.
@@ -222,6 +249,9 @@ func (m *Scanner) markupDecl(c byte) {
 	case m.match <= len(cdata) && c == cdata[m.match-1] && (m.match > 1 || c == '['):
 		if m.match == len(cdata) {
 			m.state, m.match = stCDATA, 0
+			if m.current().ns == nsHTML { // CDATA only in foreign content; in HTML a bogus comment
+				m.state = stBogusComment
+			}
 		}
 	default:
 		m.state = stBogusComment

@@ -27,6 +27,20 @@ func TestInsertionPoint(t *testing.T) {
 		{"<body></body foo='>'></body >", 21},
 		{"<body><plaintext></body>", -1},
 		{"<body>no end tag", -1},
+		// The tree builder's side: where a script before </body> would not
+		// be a running HTML script, or would change the page.
+		{"<body><svg><title><textarea></body>", -1},      // an svg title is an integration point: a real textarea
+		{"<body><![CDATA[><textarea>]]></body>", -1},     // CDATA is a bogus comment in HTML: a real textarea
+		{"<body><svg><style><!--</style></body>", -1},    // an svg style is no raw text: the comment hides </body>
+		{"<body><svg><circle/></body>", -1},              // an unclosed svg: the script would be svg's
+		{"<body><math><mi>x</body>", -1},                 // an unclosed math
+		{"<body><template><p></body>", -1},               // template contents are inert
+		{"<frameset></frameset></body>", -1},             // a frameset document ignores the script
+		{"<body><svg><title>t</title></svg></body>", 33}, // closed: fine
+		{"<body><svg/><math/></body>", 19},               // self-closing roots open nothing
+		{"<body><svg><p>breaks out</p></body>", 28},      // <p> ends foreign content
+		{"<body><template><svg></template></body>", 32},  // </template> closes what it holds
+		{"<body><svg><foreignObject><div></div></foreignObject></svg></body>", 59},
 	}
 	for _, tt := range tests {
 		m := New()
@@ -46,9 +60,10 @@ func TestHoldFrom(t *testing.T) {
 }
 
 // FuzzInsertionPoint: wherever the markup scanner would insert the snippet,
-// golang.org/x/net/html's tokenizer reads a </body> end tag starting there;
-// and the scanner's answer does not depend on how the page is split into
-// writes.
+// golang.org/x/net/html's tokenizer reads a </body> end tag starting there,
+// and its tree builder makes a script inserted there a running HTML script
+// without changing the rest of the page; and the scanner's answer does not
+// depend on how the page is split into writes.
 func FuzzInsertionPoint(f *testing.F) {
 	for _, seed := range []string{
 		"<html><body><p>hi</p></body></html>",
@@ -78,6 +93,9 @@ func FuzzInsertionPoint(f *testing.F) {
 		}
 		if at < 0 {
 			return
+		}
+		if why := verdict(page, at); why != "" {
+			t.Fatalf("inserting at %d: %s, in %q", at, why, page)
 		}
 		z := html.NewTokenizer(strings.NewReader(page))
 		offset := 0

@@ -1,0 +1,204 @@
+package htmlscan
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// corpusDir is the html5lib-tests data (tree-construction and tokenizer
+// inputs), beside the repository as the project's shared folder keeps it.
+const corpusDir = "../../../shared/html5lib-tests"
+
+// corpus returns every input of html5lib-tests: the #data of each
+// tree-construction test and the input of each tokenizer test.
+func corpus(t *testing.T) []string {
+	t.Helper()
+	if _, err := os.Stat(corpusDir); err != nil {
+		t.Skipf("html5lib-tests not found at %s (the project's shared/html5lib-tests, data only): %v", corpusDir, err)
+	}
+	var pages []string
+	dats, err := filepath.Glob(filepath.Join(corpusDir, "tree-construction", "*.dat"))
+	require.NoError(t, err)
+	for _, f := range dats {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, test := range strings.Split(string(b), "#data\n")[1:] {
+			data, _, ok := strings.Cut("\n"+test, "\n#errors")
+			require.True(t, ok, "%s: a test without #errors", f)
+			data = strings.TrimPrefix(data, "\n")
+			pages = append(pages, data)
+		}
+	}
+	tests, err := filepath.Glob(filepath.Join(corpusDir, "tokenizer", "*.test"))
+	require.NoError(t, err)
+	for _, f := range tests {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		var file struct {
+			Tests []struct {
+				Input         string `json:"input"`
+				DoubleEscaped bool   `json:"doubleEscaped"`
+			} `json:"tests"`
+		}
+		require.NoError(t, json.Unmarshal(b, &file), f)
+		for _, tt := range file.Tests {
+			input := tt.Input
+			if tt.DoubleEscaped {
+				if s, err := strconv.Unquote(`"` + strings.ReplaceAll(input, `"`, `\"`) + `"`); err == nil {
+					input = s
+				}
+			}
+			pages = append(pages, input)
+		}
+	}
+	// Each input also as the body of a page that ends as a layout ends it:
+	// whatever the input left open, the kit's place is before this </body>.
+	for _, p := range slices.Clone(pages) {
+		pages = append(pages, p+"</body></html>")
+	}
+	return pages
+}
+
+// marker is what the test inserts: a script the oracle can find.
+const marker = "<script>prefineryMarker()</script>"
+
+// verdict says what inserting marker at a page's offset does, according to
+// golang.org/x/net/html's tree builder: "" when the marker is one running
+// HTML script and the page's own tree is otherwise unchanged, else why not.
+func verdict(page string, at int) string {
+	before, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		return "unparsable"
+	}
+	after, err := html.Parse(strings.NewReader(page[:at] + marker + page[at:]))
+	if err != nil {
+		return "unparsable with the marker"
+	}
+	var found []*html.Node
+	var textual bool
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && n.Data == "script" && n.FirstChild != nil && n.FirstChild.Data == "prefineryMarker()" {
+			found = append(found, n)
+		}
+		if n.Type == html.TextNode && strings.Contains(n.Data, "prefineryMarker()") &&
+			(n.Data != "prefineryMarker()" || n.Parent == nil || n.Parent.Data != "script") {
+			textual = true
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(after)
+	switch {
+	case textual:
+		return "the script became text"
+	case len(found) != 1:
+		return "no script element (or several)"
+	}
+	script := found[0]
+	if script.Namespace != "" {
+		return "a " + script.Namespace + " script"
+	}
+	for p := script.Parent; p != nil && p.Type == html.ElementNode; p = p.Parent {
+		if p.Namespace != "" {
+			return "inside " + p.Namespace + " content"
+		}
+		if p.DataAtom == atom.Template {
+			return "inside a template"
+		}
+	}
+	script.Parent.RemoveChild(script)
+	var a, b bytes.Buffer
+	_ = html.Render(&a, before)
+	_ = html.Render(&b, after)
+	if a.String() != b.String() {
+		return "the page's tree changed"
+	}
+	return ""
+}
+
+// lastBodyEndTag is the offset of the last </body> end tag x/net/html's
+// tokenizer reads in page, or -1.
+func lastBodyEndTag(page string) int {
+	z := html.NewTokenizer(strings.NewReader(page))
+	last, offset := -1, 0
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			return last
+		}
+		if tt == html.EndTagToken {
+			if name, _ := z.TagName(); string(name) == "body" {
+				last = offset
+			}
+		}
+		offset += len(z.Raw())
+	}
+}
+
+// scan runs the scanner over page in writes of the given sizes (0: whole).
+func scan(page string, sizes func() int) int {
+	m := New()
+	if sizes == nil {
+		m.Write([]byte(page))
+		return m.InsertionPoint()
+	}
+	for i := 0; i < len(page); {
+		n := min(sizes(), len(page)-i)
+		m.Write([]byte(page[i : i+n]))
+		i += n
+	}
+	return m.InsertionPoint()
+}
+
+// TestCorpus runs the scanner over every html5lib input, whole, byte by
+// byte and in random chunks: the answer never depends on the writes; where
+// it inserts, x/net/html's tree builder makes the inserted script a running
+// HTML script and leaves the rest of the tree as it was. It logs how many
+// pages with a </body> where insertion would have been safe it stays out of.
+func TestCorpus(t *testing.T) {
+	pages := corpus(t)
+	require.Greater(t, len(pages), 7000, "the corpus, each input alone and closed by a layout")
+	rng := rand.New(rand.NewPCG(1, 2))
+	var inserted, unsafe, safeMissed, withBody int
+	reasons := map[string]int{}
+	for i, page := range pages {
+		at := scan(page, nil)
+		require.Equal(t, at, scan(page, func() int { return 1 }), "byte by byte: page %d %q", i, page)
+		require.Equal(t, at, scan(page, func() int { return 1 + rng.IntN(17) }), "random chunks: page %d %q", i, page)
+		body := lastBodyEndTag(page)
+		if body >= 0 {
+			withBody++
+		}
+		if at < 0 {
+			if body >= 0 && verdict(page, body) == "" {
+				safeMissed++
+			}
+			continue
+		}
+		inserted++
+		if why := verdict(page, at); why != "" {
+			unsafe++
+			reasons[why]++
+			if unsafe <= 20 {
+				t.Errorf("page %d: inserting at %d: %s\n%q", i, at, why, page)
+			}
+		}
+	}
+	t.Logf("%d pages, %d with a </body> end tag; inserted into %d, unsafely into %d %v; stayed out of %d where it was safe (%.1f%% of those with a </body>)",
+		len(pages), withBody, inserted, unsafe, reasons, safeMissed, 100*float64(safeMissed)/float64(max(withBody, 1)))
+	assert.Zero(t, unsafe)
+}
