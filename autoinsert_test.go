@@ -283,9 +283,9 @@ func TestAutoInsertFollowsTheTreeBuilder(t *testing.T) {
 		"<html><body><svg><title><textarea name=comment></body></html>", // the signature would be the field's text
 		"<html><body><![CDATA[><textarea name=comment>]]></body></html>",
 		"<html><body><svg><style><!--</style></body></html>", // in a comment
-		"<html><body><svg><circle r=1></body></html>",         // an svg script: the loader's src is ignored
-		"<html><body><math><mi>x</body></html>",               // text in the DOM
-		"<html><body><template><p>draft</body></html>",        // inert
+		"<html><body><svg><circle r=1></body></html>",        // an svg script: the loader's src is ignored
+		"<html><body><math><mi>x</body></html>",              // text in the DOM
+		"<html><body><template><p>draft</body></html>",       // inert
 		"<html><frameset><frame src=a></frameset></body></html>",
 	} {
 		res := serveAuto(t, kit, "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html"))
