@@ -23,13 +23,16 @@ import (
 const readmeHarness = `package main
 
 import (
+	"bytes"
 	"context"
 	"html/template"
 	"io"
 	"io/fs"
 	"log"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"testing"
 	"time"
 
 	"github.com/alexedwards/scs/redisstore"
@@ -49,6 +52,9 @@ import (
 
 var (
 	_ = template.Must
+	_ = bytes.NewReader
+	_ = httptest.NewRecorder
+	_ testing.TB
 	_ = log.Fatal
 	_ = os.Getenv
 	_ = time.Minute
@@ -78,6 +84,7 @@ func fromNetHTTP(mw func(http.Handler) http.Handler) gin.HandlerFunc { return fu
 var (
 	mux       = http.NewServeMux()
 	secret    prefinery.Secret
+	signingSecret prefinery.Secret
 	sessions  = scs.New()
 	addr      = "127.0.0.1:0"
 	templates fs.FS
@@ -89,7 +96,7 @@ var (
 
 	requireAuthentication func(http.Handler) http.Handler
 	queue                 interface {
-		Enqueue(ctx context.Context, body []byte) error
+		Enqueue(ctx context.Context, body []byte, sentAt time.Time) error
 	}
 	users     interface {
 		Get(ctx context.Context, id int) (appUser, error)

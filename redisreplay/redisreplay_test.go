@@ -81,34 +81,36 @@ func (r *redisServer) pool() *redis.Pool {
 
 var _ webhook.ReplayStore = (*Store)(nil)
 
-func TestReserveRelease(t *testing.T) {
+// TestClaimLifeCycle: a claim, a copy while it is held, a release (a
+// failure) and a new claim, a finish, a replay; a claim lapses with its lease.
+func TestClaimLifeCycle(t *testing.T) {
 	r := startRedis(t)
 	pool := r.pool()
 	defer pool.Close()
 	s := New(pool)
 	ctx := context.Background()
-	fresh, err := s.Reserve(ctx, "k1", time.Minute)
-	require.NoError(t, err)
-	assert.True(t, fresh)
-	fresh, err = s.Reserve(ctx, "k1", time.Minute)
-	require.NoError(t, err)
-	assert.False(t, fresh, "a replay is not fresh")
+	begin := func(key string, lease time.Duration) webhook.Status {
+		t.Helper()
+		st, err := s.Begin(ctx, key, lease)
+		require.NoError(t, err)
+		return st
+	}
+	assert.Equal(t, webhook.Unseen, begin("k1", time.Minute))
+	assert.Equal(t, webhook.InProgress, begin("k1", time.Minute), "a copy while it is processed")
 	require.NoError(t, s.Release(ctx, "k1"))
-	fresh, err = s.Reserve(ctx, "k1", time.Minute)
-	require.NoError(t, err)
-	assert.True(t, fresh, "released: a retry is fresh again")
-	fresh, err = s.Reserve(ctx, "short", 50*time.Millisecond)
-	require.NoError(t, err)
-	require.True(t, fresh)
+	assert.Equal(t, webhook.Unseen, begin("k1", time.Minute), "released after a failure: the retry processes it")
+	require.NoError(t, s.Finish(ctx, "k1", time.Hour))
+	assert.Equal(t, webhook.Processed, begin("k1", time.Minute), "a replay")
+	require.NoError(t, s.Release(ctx, "k1"))
+	assert.Equal(t, webhook.Processed, begin("k1", time.Minute), "a release never forgets a processed delivery")
+	assert.Equal(t, webhook.Unseen, begin("short", 50*time.Millisecond))
 	time.Sleep(120 * time.Millisecond)
-	fresh, err = s.Reserve(ctx, "short", time.Minute)
-	require.NoError(t, err)
-	assert.True(t, fresh, "expired keys are gone")
+	assert.Equal(t, webhook.Unseen, begin("short", time.Minute), "a claim lapses with its lease")
 }
 
-// TestConcurrentReserves: two instances (pools) racing 1,000 reserves of one
+// TestConcurrentClaims: two instances (pools) racing 1,000 claims of one
 // key: exactly one wins.
-func TestConcurrentReserves(t *testing.T) {
+func TestConcurrentClaims(t *testing.T) {
 	r := startRedis(t)
 	a, b := r.pool(), r.pool()
 	defer a.Close()
@@ -118,8 +120,8 @@ func TestConcurrentReserves(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 1000 {
 		wg.Go(func() {
-			fresh, err := stores[i%2].Reserve(context.Background(), "same-delivery", time.Minute)
-			if assert.NoError(t, err) && fresh {
+			st, err := stores[i%2].Begin(context.Background(), "same-delivery", time.Minute)
+			if assert.NoError(t, err) && st == webhook.Unseen {
 				wins.Add(1)
 			}
 		})
@@ -128,9 +130,11 @@ func TestConcurrentReserves(t *testing.T) {
 	assert.Equal(t, int64(1), wins.Load())
 }
 
-// TestRedisRestart: while Redis is down, Reserve fails (the handler answers
-// 429, Prefinery retries) without a crash; after a restart an accepted key is
-// still there, so a replay is not accepted twice.
+// TestRedisRestart: while Redis is down, Begin fails (the handler answers
+// 429, Prefinery retries) and a failed delivery's release is lost, without a
+// crash; after a restart (append-only file) a processed delivery is still
+// processed, and the claim whose release was lost lapses with its lease, so
+// the retry processes the delivery.
 func TestRedisRestart(t *testing.T) {
 	r := startRedis(t)
 	bin, _ := exec.LookPath("redis-server")
@@ -138,15 +142,24 @@ func TestRedisRestart(t *testing.T) {
 	defer pool.Close()
 	s := New(pool)
 	ctx := context.Background()
-	fresh, err := s.Reserve(ctx, "accepted", time.Hour)
+	st, err := s.Begin(ctx, "accepted", time.Hour)
 	require.NoError(t, err)
-	require.True(t, fresh)
+	require.Equal(t, webhook.Unseen, st)
+	require.NoError(t, s.Finish(ctx, "accepted", time.Hour))
+	st, err = s.Begin(ctx, "failing", 300*time.Millisecond)
+	require.NoError(t, err)
+	require.Equal(t, webhook.Unseen, st)
 	r.stop()
-	_, err = s.Reserve(ctx, "during-outage", time.Hour)
+	_, err = s.Begin(ctx, "during-outage", time.Hour)
 	assert.Error(t, err, "a store failure is an error, not a crash or a yes")
+	assert.Error(t, s.Release(ctx, "failing"), "the failed delivery's release is lost")
 	r.start(bin)
 	require.FileExists(t, filepath.Join(r.dir, "appendonlydir", "appendonly.aof.manifest"))
-	fresh, err = s.Reserve(ctx, "accepted", time.Hour)
+	st, err = s.Begin(ctx, "accepted", time.Hour)
 	require.NoError(t, err)
-	assert.False(t, fresh, "the accepted delivery survived the restart")
+	assert.Equal(t, webhook.Processed, st, "the processed delivery survived the restart")
+	time.Sleep(400 * time.Millisecond)
+	st, err = s.Begin(ctx, "failing", time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, webhook.Unseen, st, "the lost release's claim lapsed: the retry processes it")
 }

@@ -67,7 +67,7 @@ func TestSendWebhookStaysInProcess(t *testing.T) {
 	var delivered atomic.Int64
 	endpoint, err := webhook.NewHandler(webhook.Config{
 		Secrets: []prefinery.Secret{secret},
-		Handle:  func(context.Context, []byte) error { delivered.Add(1); return nil },
+		Handle:  func(context.Context, webhook.Delivery) error { delivered.Add(1); return nil },
 	})
 	require.NoError(t, err)
 	w := New()

@@ -21,12 +21,12 @@ func ExampleNewHandler() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	events := make(chan []byte, 100)
+	events := make(chan webhook.Delivery, 100)
 	webhooks, err := webhook.NewHandler(webhook.Config{
 		Secrets: []prefinery.Secret{signing},
-		Handle: func(ctx context.Context, body []byte) error {
+		Handle: func(ctx context.Context, d webhook.Delivery) error {
 			select {
-			case events <- body: // work asynchronously; duplicates still need idempotent processing
+			case events <- d: // work asynchronously, in d.SentAt order; the same event may still come twice, re-signed
 				return nil
 			case <-ctx.Done():
 				return ctx.Err() // 429: Prefinery retries
@@ -54,7 +54,7 @@ func ExampleSign() {
 	}
 	webhooks, err := webhook.NewHandler(webhook.Config{
 		Secrets: []prefinery.Secret{signing},
-		Handle:  func(context.Context, []byte) error { return nil },
+		Handle:  func(context.Context, webhook.Delivery) error { return nil },
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -6,52 +6,87 @@ import (
 	"time"
 )
 
-// ReplayStore remembers the deliveries a webhook handler accepted, so a
-// duplicate or a captured replay is acknowledged without running the app's
-// handler again. Implementations must be safe for concurrent use.
+// Status is what a ReplayStore knows of a delivery.
+type Status int
+
+const (
+	// Unseen: no delivery holds the key or completed it; the caller of
+	// Begin now holds it, for the lease.
+	Unseen Status = iota
+	// InProgress: another delivery of it is being processed (answered 429,
+	// so Prefinery tries again later).
+	InProgress
+	// Processed: a delivery of it was processed (answered 200 without
+	// processing it again).
+	Processed
+)
+
+// ReplayStore remembers the deliveries a webhook handler is processing and
+// has processed, so a duplicate, a copy that reaches another instance, or a
+// captured replay is never processed twice, and a delivery whose processing
+// failed is processed again when Prefinery retries. Implementations must be
+// safe for concurrent use; github.com/prefinerykit/prefinery/redisreplay is
+// one for several instances.
 type ReplayStore interface {
-	// Reserve records key for ttl and reports whether it was new; a key
-	// already recorded (or reserved by a delivery in progress) is not.
-	Reserve(ctx context.Context, key string, ttl time.Duration) (fresh bool, err error)
-	// Release forgets key, so a delivery the app failed can be retried.
+	// Begin claims key for a delivery about to be processed, for lease
+	// (after which the claim lapses, so a claim whose release was lost
+	// becomes retryable); it reports what it found.
+	Begin(ctx context.Context, key string, lease time.Duration) (Status, error)
+	// Finish records key as processed, for ttl, replacing the claim.
+	Finish(ctx context.Context, key string, ttl time.Duration) error
+	// Release drops the claim on key, so the delivery can be processed again.
 	Release(ctx context.Context, key string) error
 }
 
-// memoryReplays is the in-memory ReplayStore: keys with their expiry,
-// expired ones dropped as new ones arrive.
+// memoryReplays is the in-memory ReplayStore: keys with their state and
+// expiry, expired ones dropped as new ones arrive.
 type memoryReplays struct {
 	mu     sync.Mutex
-	keys   map[string]time.Time
-	now    func() time.Time
+	keys   map[string]memoryEntry
 	pruned time.Time // expired keys are dropped at most once a second
 }
 
-func newMemoryReplays() *memoryReplays {
-	return &memoryReplays{keys: map[string]time.Time{}, now: time.Now}
+type memoryEntry struct {
+	processed bool
+	expiry    time.Time
 }
 
-func (m *memoryReplays) Reserve(_ context.Context, key string, ttl time.Duration) (bool, error) {
+func newMemoryReplays() *memoryReplays { return &memoryReplays{keys: map[string]memoryEntry{}} }
+
+func (m *memoryReplays) Begin(_ context.Context, key string, lease time.Duration) (Status, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
+	now := time.Now()
 	if now.Sub(m.pruned) > time.Second {
 		m.pruned = now
-		for k, expiry := range m.keys {
-			if now.After(expiry) {
+		for k, e := range m.keys {
+			if now.After(e.expiry) {
 				delete(m.keys, k)
 			}
 		}
 	}
-	if expiry, ok := m.keys[key]; ok && now.Before(expiry) {
-		return false, nil
+	if e, ok := m.keys[key]; ok && now.Before(e.expiry) {
+		if e.processed {
+			return Processed, nil
+		}
+		return InProgress, nil
 	}
-	m.keys[key] = now.Add(ttl)
-	return true, nil
+	m.keys[key] = memoryEntry{expiry: now.Add(lease)}
+	return Unseen, nil
+}
+
+func (m *memoryReplays) Finish(_ context.Context, key string, ttl time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.keys[key] = memoryEntry{processed: true, expiry: time.Now().Add(ttl)}
+	return nil
 }
 
 func (m *memoryReplays) Release(_ context.Context, key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.keys, key)
+	if e, ok := m.keys[key]; ok && !e.processed {
+		delete(m.keys, key)
+	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bufio"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -63,12 +65,12 @@ func TestVerifyWebhookRefuses(t *testing.T) {
 	tests := []struct{ name, header, body, want string }{
 		{"missing t", "v1=" + good, body, "no timestamp"},
 		{"duplicate t", "t=" + strconv.Itoa(ts) + ",t=" + strconv.Itoa(ts) + ",v1=" + good, body, "more than one timestamp"},
-		{"v0 only (downgrade)", "t=" + strconv.Itoa(ts) + ",v0=" + good, body, "no v1 signature"},
-		{"v1 not hex", "t=" + strconv.Itoa(ts) + ",v1=" + strings.Repeat("z", 64), body, "64 lowercase hex"},
-		{"v1 short", "t=" + strconv.Itoa(ts) + ",v1=" + good[:63], body, "64 lowercase hex"},
-		{"v1 uppercase", "t=" + strconv.Itoa(ts) + ",v1=" + strings.ToUpper(good), body, "64 lowercase hex"},
+		{"v0 only (downgrade)", "t=" + strconv.Itoa(ts) + ",v0=" + good, body, "no well-formed v1 signature"},
+		{"v1 not hex", "t=" + strconv.Itoa(ts) + ",v1=" + strings.Repeat("z", 64), body, "no well-formed v1 signature"},
+		{"v1 short", "t=" + strconv.Itoa(ts) + ",v1=" + good[:63], body, "no well-formed v1 signature"},
+		{"v1 uppercase", "t=" + strconv.Itoa(ts) + ",v1=" + strings.ToUpper(good), body, "no well-formed v1 signature"},
 		{"huge header", "t=" + strconv.Itoa(ts) + ",v1=" + good + strings.Repeat(",x=y", 2000), body, "over"},
-		{"whitespace", "t=" + strconv.Itoa(ts) + ", v1=" + good, body, "no v1 signature"},
+		{"whitespace", "t=" + strconv.Itoa(ts) + ", v1=" + good, body, "no well-formed v1 signature"},
 		{"negative timestamp", "t=-" + strconv.Itoa(ts) + ",v1=" + good, body, "not unix seconds"},
 		{"overflowing timestamp", "t=99999999999999999999999,v1=" + good, body, "out of range"},
 		{"old timestamp", "t=" + strconv.Itoa(ts-301) + ",v1=" + signDelivery(webhookSecretText, ts-301, body), body, "over the tolerance"},
@@ -129,14 +131,14 @@ func TestWebhookHandlerAcknowledges(t *testing.T) {
 	now := time.Unix(ts, 0)
 	tests := []struct {
 		name   string
-		handle func(context.Context, []byte) error
+		handle func(context.Context, Delivery) error
 		want   int
 	}{
-		{"accepted", func(context.Context, []byte) error { return nil }, http.StatusOK},
-		{"database hiccup: retried", func(context.Context, []byte) error { return errors.New("db down") }, http.StatusTooManyRequests},
-		{"panic: retried", func(context.Context, []byte) error { panic("boom") }, http.StatusTooManyRequests},
-		{"too slow: retried", func(ctx context.Context, _ []byte) error { <-ctx.Done(); return nil }, http.StatusTooManyRequests},
-		{"explicit unsubscribe", func(context.Context, []byte) error { return fmt.Errorf("gone: %w", ErrUnsubscribe) }, http.StatusGone},
+		{"accepted", func(context.Context, Delivery) error { return nil }, http.StatusOK},
+		{"database hiccup: retried", func(context.Context, Delivery) error { return errors.New("db down") }, http.StatusTooManyRequests},
+		{"panic: retried", func(context.Context, Delivery) error { panic("boom") }, http.StatusTooManyRequests},
+		{"too slow: retried", func(ctx context.Context, _ Delivery) error { <-ctx.Done(); return nil }, http.StatusTooManyRequests},
+		{"explicit unsubscribe", func(context.Context, Delivery) error { return fmt.Errorf("gone: %w", ErrUnsubscribe) }, http.StatusGone},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,14 +153,14 @@ func TestWebhookHandlerAcknowledges(t *testing.T) {
 func TestWebhookHandlerRefuses(t *testing.T) {
 	const ts = 1700000000
 	var calls atomic.Int64
-	srv, logs := webhookServer(t, Config{MaxBody: 1024, Handle: func(context.Context, []byte) error { calls.Add(1); return nil }}, time.Unix(ts, 0))
+	srv, logs := webhookServer(t, Config{MaxBody: 1024, Handle: func(context.Context, Delivery) error { calls.Add(1); return nil }}, time.Unix(ts, 0))
 	status, body := deliver(t, srv.URL, ts, "{}", "t=1,v1="+strings.Repeat("a", 64))
-	assert.Equal(t, http.StatusUnauthorized, status)
-	assert.JSONEq(t, `{"error":"signature not verified"}`, body)
+	assert.Equal(t, http.StatusTooManyRequests, status, "an old timestamp may be this server's clock: retried")
+	assert.JSONEq(t, `{"error":"signature not verified; try again later"}`, body)
 	status, _ = deliver(t, srv.URL, ts, strings.Repeat("x", 2000), "")
 	assert.Equal(t, http.StatusBadRequest, status, "body over the limit")
 	status, _ = deliver(t, srv.URL, ts, "{}", "garbage")
-	assert.Equal(t, http.StatusUnauthorized, status)
+	assert.Equal(t, http.StatusBadRequest, status, "a malformed header, as documented")
 	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("{}"))
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -188,7 +190,7 @@ func TestWebhookReplays(t *testing.T) {
 	var calls atomic.Int64
 	fail := atomic.Bool{}
 	fail.Store(true)
-	srv, _ := webhookServer(t, Config{Handle: func(context.Context, []byte) error {
+	srv, _ := webhookServer(t, Config{Handle: func(context.Context, Delivery) error {
 		calls.Add(1)
 		if fail.Load() {
 			return errors.New("not yet")
@@ -209,14 +211,15 @@ func TestWebhookReplays(t *testing.T) {
 
 // TestWebhookConcurrentDeliveries: 1,000 distinct deliveries at once, each
 // processed exactly once (use -race), and 1,000 copies of one delivery
-// processed once.
+// processed once: a copy that arrives while it is being processed is
+// answered 429 and accepted when Prefinery tries again.
 func TestWebhookConcurrentDeliveries(t *testing.T) {
 	const ts = 1700000000
 	var mu sync.Mutex
 	seen := map[string]int{}
-	srv, _ := webhookServer(t, Config{Handle: func(_ context.Context, body []byte) error {
+	srv, _ := webhookServer(t, Config{Handle: func(_ context.Context, d Delivery) error {
 		mu.Lock()
-		seen[string(body)]++
+		seen[string(d.Body)]++
 		mu.Unlock()
 		return nil
 	}}, time.Unix(ts, 0))
@@ -225,7 +228,13 @@ func TestWebhookConcurrentDeliveries(t *testing.T) {
 		wg.Go(func() {
 			status, _ := deliver(t, srv.URL, ts, `{"n":`+strconv.Itoa(i)+`}`, "")
 			assert.Equal(t, http.StatusOK, status)
-			status, _ = deliver(t, srv.URL, ts, `{"same":true}`, "")
+			for try := 0; ; try++ {
+				status, _ = deliver(t, srv.URL, ts, `{"same":true}`, "")
+				if status != http.StatusTooManyRequests || try == 100 {
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
 			assert.Equal(t, http.StatusOK, status)
 		})
 	}
@@ -237,7 +246,7 @@ func TestWebhookConcurrentDeliveries(t *testing.T) {
 }
 
 func TestNewHandlerValidates(t *testing.T) {
-	ok := func(context.Context, []byte) error { return nil }
+	ok := func(context.Context, Delivery) error { return nil }
 	for _, cfg := range []Config{
 		{Secrets: []prefinery.Secret{webhookSecret}},
 		{Secrets: []prefinery.Secret{{}}, Handle: ok},
@@ -379,7 +388,217 @@ func TestZeroSecretRefused(t *testing.T) {
 		assert.ErrorIs(t, Verify(header, body, at, time.Minute, webhookSecret, zero), ErrInvalid, "a zero Secret beside a good one")
 		_, err := Sign(zero, at, body)
 		assert.ErrorIs(t, err, prefinery.ErrInvalidSecret)
-		_, err = NewHandler(Config{Secrets: []prefinery.Secret{zero}, Handle: func(context.Context, []byte) error { return nil }})
+		_, err = NewHandler(Config{Secrets: []prefinery.Secret{zero}, Handle: func(context.Context, Delivery) error { return nil }})
 		assert.ErrorIs(t, err, prefinery.ErrInvalidConfig)
 	})
+}
+
+// shorten sets the answer deadline and the claim's grace for one test.
+func shorten(t *testing.T, answer, grace time.Duration) {
+	prevAnswer, prevGrace := answerWithin, leaseGrace
+	answerWithin, leaseGrace = answer, grace
+	t.Cleanup(func() { answerWithin, leaseGrace = prevAnswer, prevGrace })
+}
+
+// signedWith signs body at ts with each secret, as one header with several
+// v1 entries (a rotation: the old and the new secret).
+func signedWith(ts int64, body string, secrets ...string) string {
+	header := "t=" + strconv.FormatInt(ts, 10)
+	for _, s := range secrets {
+		header += ",v1=" + signDelivery(s, ts, body)
+	}
+	return header
+}
+
+// TestReplayKeyIgnoresWhichSignatureMatched: a delivery signed with the old
+// and the new secret is one delivery, whichever entry verifies: replayed
+// with an entry removed it is not processed again, and during a rolling
+// rotation (instance A knows both secrets, B only the new one) a duplicate
+// reaching both instances is processed once.
+func TestReplayKeyIgnoresWhichSignatureMatched(t *testing.T) {
+	const ts = 1700000000
+	const oldText, newText = "whsec-old-0123456789abcdefghij", "whsec-new-0123456789abcdefghij"
+	var calls atomic.Int64
+	store := newMemoryReplays()
+	handle := func(context.Context, Delivery) error { calls.Add(1); return nil }
+	a, _ := webhookServer(t, Config{Secrets: []prefinery.Secret{mustSecret(oldText), mustSecret(newText)}, Handle: handle, Replays: store}, time.Unix(ts, 0))
+	b, _ := webhookServer(t, Config{Secrets: []prefinery.Secret{mustSecret(newText)}, Handle: handle, Replays: store}, time.Unix(ts, 0))
+
+	body := `{"event":"reward_earned","id":7}`
+	status, _ := deliver(t, a.URL, ts, body, signedWith(ts, body, oldText, newText))
+	require.Equal(t, http.StatusOK, status)
+	for _, header := range []string{signedWith(ts, body, oldText), signedWith(ts, body, newText), signedWith(ts, body, newText, oldText)} {
+		status, resp := deliver(t, a.URL, ts, body, header)
+		assert.Equal(t, http.StatusOK, status)
+		assert.Contains(t, resp, "already received")
+	}
+	for i := range 5 {
+		body := `{"event":"tester_created","n":` + strconv.Itoa(i) + `}`
+		header := signedWith(ts, body, oldText, newText)
+		sa, _ := deliver(t, a.URL, ts, body, header)
+		sb, _ := deliver(t, b.URL, ts, body, header)
+		assert.Equal(t, []int{http.StatusOK, http.StatusOK}, []int{sa, sb})
+	}
+	assert.Equal(t, int64(6), calls.Load(), "each delivery processed once")
+}
+
+// TestConcurrentCopiesWhileTheFirstFails: 50 copies of one delivery at once,
+// the first processing failing. In the end it is processed exactly once, and
+// no copy is answered 200 before the processing it stands for succeeded:
+// copies that arrive while one is being processed are answered 429.
+func TestConcurrentCopiesWhileTheFirstFails(t *testing.T) {
+	const ts = 1700000000
+	var attempts, successes atomic.Int64
+	var succeededAt atomic.Int64 // UnixNano of the successful processing
+	srv, _ := webhookServer(t, Config{Handle: func(context.Context, Delivery) error {
+		if attempts.Add(1) == 1 {
+			time.Sleep(150 * time.Millisecond)
+			return errors.New("database hiccup")
+		}
+		time.Sleep(20 * time.Millisecond)
+		successes.Add(1)
+		succeededAt.Store(time.Now().UnixNano())
+		return nil
+	}}, time.Unix(ts, 0))
+	body := `{"event":"reward_earned","id":42}`
+	var wg sync.WaitGroup
+	var early atomic.Int64
+	for range 50 {
+		wg.Go(func() {
+			for try := 0; try < 200; try++ {
+				status, _ := deliver(t, srv.URL, ts, body, "")
+				if status == http.StatusOK {
+					if at := succeededAt.Load(); at == 0 || time.Now().UnixNano() < at {
+						early.Add(1)
+					}
+					return
+				}
+				assert.Equal(t, http.StatusTooManyRequests, status)
+				time.Sleep(10 * time.Millisecond) // Prefinery's retry, much compressed
+			}
+			t.Error("never accepted")
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int64(1), successes.Load(), "processed exactly once")
+	assert.Zero(t, early.Load(), "no 200 before the processing succeeded")
+}
+
+// TestBudgetExpiryKeepsTheClaim: a Handle that ignores its context and
+// finishes after the budget is not run again by the retry: the delivery
+// stays claimed (429) until it returns, then is processed (200).
+func TestBudgetExpiryKeepsTheClaim(t *testing.T) {
+	const ts = 1700000000
+	var calls atomic.Int64
+	finished := make(chan struct{})
+	srv, _ := webhookServer(t, Config{Budget: 50 * time.Millisecond, Handle: func(context.Context, Delivery) error {
+		calls.Add(1)
+		time.Sleep(300 * time.Millisecond) // ignores its context
+		close(finished)
+		return nil
+	}}, time.Unix(ts, 0))
+	body := `{"event":"tester_updated"}`
+	status, _ := deliver(t, srv.URL, ts, body, "")
+	assert.Equal(t, http.StatusTooManyRequests, status, "over budget")
+	status, _ = deliver(t, srv.URL, ts, body, "")
+	assert.Equal(t, http.StatusTooManyRequests, status, "the retry while the first still runs")
+	<-finished
+	time.Sleep(50 * time.Millisecond) // the result is recorded
+	status, resp := deliver(t, srv.URL, ts, body, "")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, resp, "already received")
+	assert.Equal(t, int64(1), calls.Load())
+}
+
+// hangingStore never answers Begin (a store whose connection hangs).
+type hangingStore struct{ ReplayStore }
+
+func (hangingStore) Begin(context.Context, string, time.Duration) (Status, error) {
+	select {} // ignores its context too
+}
+
+// TestAnswersInTime: a replay store that hangs, and a body that stalls, are
+// answered 429 within the answer deadline (shortened here from 14 s).
+func TestAnswersInTime(t *testing.T) {
+	const ts = 1700000000
+	shorten(t, 300*time.Millisecond, time.Second)
+	srv, _ := webhookServer(t, Config{Replays: hangingStore{}, Handle: func(context.Context, Delivery) error { return nil }}, time.Unix(ts, 0))
+	start := time.Now()
+	status, _ := deliver(t, srv.URL, ts, `{}`, "")
+	assert.Equal(t, http.StatusTooManyRequests, status)
+	assert.Less(t, time.Since(start), 2*time.Second)
+
+	srv, logs := webhookServer(t, Config{Handle: func(context.Context, Delivery) error { return nil }}, time.Unix(ts, 0))
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"+Header+": t=1700000000,v1="+strings.Repeat("a", 64)+"\r\n\r\n{\"stalled\":")
+	require.NoError(t, err)
+	start = time.Now()
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode, "a stalled body is retried")
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Contains(t, logs.String(), "body unreadable")
+}
+
+// TestHandleGetsTheTimestamp: Handle receives the verified send time, to
+// order deliveries that arrive out of order.
+func TestHandleGetsTheTimestamp(t *testing.T) {
+	const ts = 1700000000
+	var got []time.Time
+	var mu sync.Mutex
+	srv, _ := webhookServer(t, Config{Handle: func(_ context.Context, d Delivery) error {
+		mu.Lock()
+		got = append(got, d.SentAt)
+		mu.Unlock()
+		return nil
+	}}, time.Unix(ts, 0))
+	for _, at := range []int64{ts - 60, ts - 120} { // the later event first
+		status, _ := deliver(t, srv.URL, at, `{"at":`+strconv.FormatInt(at, 10)+`}`, "")
+		require.Equal(t, http.StatusOK, status)
+	}
+	assert.Equal(t, []time.Time{time.Unix(ts-60, 0), time.Unix(ts-120, 0)}, got)
+}
+
+// TestUnverifiedIsRetriedAndLoggedOnce: a delivery that does not verify
+// because of the receiver (a secret not rotated in, a clock behind, a body
+// changed by a proxy) is answered 429 so the event survives the fix, the app
+// never runs, and each cause is logged at ERROR once. A well-formed v1 entry
+// verifies beside one that is not a signature.
+func TestUnverifiedIsRetriedAndLoggedOnce(t *testing.T) {
+	const ts = 1700000000
+	var calls atomic.Int64
+	srv, logs := webhookServer(t, Config{Handle: func(context.Context, Delivery) error { calls.Add(1); return nil }}, time.Unix(ts, 0))
+	body := `{"event":"tester_created"}`
+	for range 3 {
+		status, _ := deliver(t, srv.URL, ts, body, signedWith(ts, body, "whsec-not-rotated-in-0123456789"))
+		assert.Equal(t, http.StatusTooManyRequests, status, "a secret not rotated in")
+		status, _ = deliver(t, srv.URL, ts+600, body, "")
+		assert.Equal(t, http.StatusTooManyRequests, status, "this server's clock behind")
+		status, _ = deliver(t, srv.URL, ts, body+" ", signedWith(ts, body, webhookSecretText))
+		assert.Equal(t, http.StatusTooManyRequests, status, "a body changed on the way")
+	}
+	assert.Zero(t, calls.Load())
+	errorsLogged := strings.Count(logs.String(), `"level":"ERROR"`)
+	assert.Equal(t, 2, errorsLogged, "mismatch and future timestamp, once each:\n%s", logs.String())
+
+	status, _ := deliver(t, srv.URL, ts, body, "t=1700000000,v1=not-a-signature,v1="+signDelivery(webhookSecretText, ts, body)+",v2=whatever")
+	assert.Equal(t, http.StatusOK, status, "a malformed v1 beside a good one is ignored")
+	assert.Equal(t, int64(1), calls.Load())
+}
+
+// TestVerifyTolerance: 0 means the default (5 minutes); negative is refused.
+func TestVerifyTolerance(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	body := []byte(`{}`)
+	header, err := Sign(webhookSecret, now.Add(-4*time.Minute), body)
+	require.NoError(t, err)
+	assert.NoError(t, Verify(header, body, now, 0, webhookSecret))
+	old, err := Sign(webhookSecret, now.Add(-6*time.Minute), body)
+	require.NoError(t, err)
+	assert.ErrorIs(t, Verify(old, body, now, 0, webhookSecret), ErrInvalid)
+	assert.ErrorIs(t, Verify(header, body, now, -time.Second, webhookSecret), ErrInvalid)
 }

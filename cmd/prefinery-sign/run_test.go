@@ -185,7 +185,7 @@ func TestRunWebhook(t *testing.T) {
 	var got []byte
 	handler, err := webhook.NewHandler(webhook.Config{
 		Secrets: []prefinery.Secret{mustSecret(t, secret)},
-		Handle:  func(_ context.Context, body []byte) error { got = body; return nil },
+		Handle:  func(_ context.Context, d webhook.Delivery) error { got = d.Body; return nil },
 	})
 	require.NoError(t, err)
 	srv := httptest.NewServer(handler)
@@ -215,4 +215,19 @@ func mustSecret(t *testing.T, s string) prefinery.Secret {
 	secret, err := prefinery.NewSecret(s)
 	require.NoError(t, err)
 	return secret
+}
+
+// TestWebhookPayloadOverTheLimit: a payload over 1 MiB, from a file or
+// standard input, is refused, never signed in part.
+func TestWebhookPayloadOverTheLimit(t *testing.T) {
+	big := strings.Repeat("x", 1<<20+10)
+	file := filepath.Join(t.TempDir(), "big.json")
+	require.NoError(t, os.WriteFile(file, []byte(big), 0o600))
+	for _, args := range [][]string{{"webhook", "-"}, {"webhook", file}} {
+		var out, errOut strings.Builder
+		code := run(args, strings.NewReader(big), &out, &errOut, env(map[string]string{webhookSecretEnv: "whsec-cli-test-0123456789abcdef"}))
+		assert.Equal(t, exitUsage, code, args)
+		assert.Empty(t, out.String(), "nothing signed")
+		assert.Contains(t, errOut.String(), "over 1048576 bytes")
+	}
 }

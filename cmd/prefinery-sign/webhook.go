@@ -18,6 +18,9 @@ import (
 
 const webhookSecretEnv = "PREFINERY_WEBHOOK_SECRET"
 
+// maxPayload is the largest payload signed: the handler's default MaxBody.
+const maxPayload = 1 << 20
+
 const webhookUsage = `Usage:
   prefinery-sign webhook [-t UNIX] [-secret-file PATH] [-post URL] PAYLOAD
 
@@ -59,12 +62,16 @@ func runWebhook(args []string, stdin io.Reader, stdout, stderr io.Writer, lookup
 	var body []byte
 	var err error
 	if fs.Arg(0) == "-" {
-		body, err = io.ReadAll(io.LimitReader(stdin, 1<<20+1))
+		body, err = io.ReadAll(io.LimitReader(stdin, maxPayload+1))
 	} else {
 		body, err = os.ReadFile(fs.Arg(0))
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "prefinery-sign webhook: reading the payload:", err)
+		return exitUsage
+	}
+	if len(body) > maxPayload {
+		fmt.Fprintf(stderr, "prefinery-sign webhook: the payload is over %d bytes (1 MiB, the webhook handler's default MaxBody); nothing signed\n", maxPayload)
 		return exitUsage
 	}
 	signing, err := loadSecret(*secretFile, webhookSecretEnv, "Prefinery: Integrations > Webhooks", lookupEnv, stderr)

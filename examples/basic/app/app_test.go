@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -9,9 +10,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prefinerykit/prefinery"
 	"github.com/prefinerykit/prefinery/standin"
+	"github.com/prefinerykit/prefinery/webhook"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -146,6 +149,20 @@ func TestWebhooks(t *testing.T) {
 	res.Body.Close()
 	assert.JSONEq(t, `{"status":200}`, string(answer), "the stand-in's delivery was accepted")
 
+	// A delivery signed the way Prefinery signs it, as an app's own test does.
+	demoSecret, err := prefinery.NewSecret(DemoWebhookSecret)
+	require.NoError(t, err)
+	event := []byte(`{"event":"tester_updated","data":{"id":7}}`)
+	header, err := webhook.Sign(demoSecret, time.Now(), event)
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/prefinery", bytes.NewReader(event))
+	require.NoError(t, err)
+	req.Header.Set(webhook.Header, header)
+	res, err = c.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode, "signed with webhook.Sign: accepted")
+
 	res, err = c.Post(srv.URL+"/webhooks/prefinery", "application/json", strings.NewReader(`{"forged":true}`))
 	require.NoError(t, err)
 	res.Body.Close()
@@ -153,5 +170,6 @@ func TestWebhooks(t *testing.T) {
 
 	_, body = get(t, c, srv.URL+"/webhooks")
 	assert.Contains(t, body, "tester_created")
+	assert.Contains(t, body, "tester_updated")
 	assert.NotContains(t, body, "forged")
 }

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"sync"
+
+	"github.com/prefinerykit/prefinery/webhook"
 )
 
 // eventLog keeps the last webhook deliveries the demo received, to show them.
@@ -12,11 +14,12 @@ type eventLog struct {
 }
 
 // add is the webhook handler's Handle: it records the body and returns at
-// once (a real app queues the work and processes it idempotently).
-func (l *eventLog) add(_ context.Context, body []byte) error {
+// once (a real app queues the work, ordered by d.SentAt, and processes it
+// idempotently: Prefinery may send the same event again, signed anew).
+func (l *eventLog) add(_ context.Context, d webhook.Delivery) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.events = append(l.events, string(body))
+	l.events = append(l.events, string(d.Body))
 	if len(l.events) > 20 {
 		l.events = l.events[len(l.events)-20:]
 	}
