@@ -333,4 +333,3 @@ func (h *handler) unverified(w http.ResponseWriter, r *http.Request, err error) 
 		slog.String("cause", cause), slog.Any("reason", err))
 	respond.Error(w, r, http.StatusTooManyRequests, "signature not verified; try again later")
 }
-
