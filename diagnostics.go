@@ -19,6 +19,7 @@ const (
 	cspAfterScripts                       // the page's CSP was set after the kit's scripts rendered
 	appNonceMissing                       // Config.Nonce gave nothing for a page with a CSP
 	metaCSP                               // AutoInsert saw a <meta> CSP it cannot amend
+	writerBypassed                        // the identity was read, the response written elsewhere
 	diagnosticCount
 )
 
@@ -49,6 +50,9 @@ var diagnosticMessages = [diagnosticCount]struct {
 	metaCSP: {slog.LevelWarn,
 		`a page sets its Content-Security-Policy in a <meta http-equiv="Content-Security-Policy"> tag, which the kit cannot add its nonce to`,
 		"send the policy as a header instead"},
+	writerBypassed: {slog.LevelError,
+		"a response that read the signed-in user's identity was not written through kit.Middleware's response writer, so it left without no-store and without the kit's CSP nonce",
+		"pass on the writer the middleware gives the next handler: in gin use prefinerygin.Wrap(kit.Middleware) (a c.Next() that keeps gin's writer bypasses the kit); in net/http never write to a ResponseWriter captured outside the kit's middleware"},
 }
 
 // diagnostics logs each diagnostic once.

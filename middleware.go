@@ -32,6 +32,7 @@ func (k *Kit) Middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(s, r)
 		s.guardSave() // scs saves the session now if the handler wrote nothing
+		s.checkBypass()
 	})
 }
 

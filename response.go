@@ -116,8 +116,12 @@ func (s *requestState) FlushError() error {
 // Flush is http.Flusher, for handlers that assert it directly.
 func (s *requestState) Flush() { _ = s.FlushError() }
 
-// Hijack is http.Hijacker, for handlers that assert it directly.
+// Hijack is http.Hijacker, for handlers that assert it directly. The
+// connection is the handler's from then on: no header of the kit's goes out.
 func (s *requestState) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	s.mu.Lock()
+	s.headerSent.Store(true)
+	s.mu.Unlock()
 	return http.NewResponseController(s.ResponseWriter).Hijack()
 }
 

@@ -61,6 +61,9 @@ func (k *Kit) Login(ctx context.Context, identifier string) error {
 	if problem := identifierProblem(identifier, k.cfg.MaxIdentifierLength); problem != "" {
 		return identifierError(problem)
 	}
+	if err := k.checkOrder(ctx, "Login"); err != nil {
+		return err
+	}
 	return withSession(func() error {
 		if err := k.replaceToken(ctx); err != nil {
 			return fmt.Errorf("prefinery: login: %w", err)
@@ -82,6 +85,9 @@ func (k *Kit) Logout(ctx context.Context) error {
 	if k.cfg.Sessions == nil {
 		return errNoSessionManager
 	}
+	if err := k.checkOrder(ctx, "Logout"); err != nil {
+		return err
+	}
 	return withSession(func() error {
 		if k.cfg.Sessions.Token(ctx) != "" { // a session that was never saved has nothing to replace
 			if err := k.replaceToken(ctx); err != nil {
@@ -94,6 +100,20 @@ func (k *Kit) Logout(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// checkOrder returns an error when the kit's middleware runs outside
+// LoadAndSave: the request state then reads a context without the session,
+// so a Login or Logout would not be seen by this request's identity.
+func (k *Kit) checkOrder(ctx context.Context, op string) error {
+	s := k.stateOf(ctx)
+	if s == nil {
+		return nil
+	}
+	if err := withSession(func() error { k.cfg.Sessions.Token(s.Context); return nil }); err != nil {
+		return fmt.Errorf("%w: %s: kit.Middleware runs outside sessions.LoadAndSave, so this request would not see the change; chain them as sessions.LoadAndSave(kit.Middleware(mux)) or alice.New(sessions.LoadAndSave, kit.Middleware)", ErrNoSession, op)
+	}
+	return nil
 }
 
 // setRequestIdentifier makes Login or Logout apply to the rest of the request

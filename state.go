@@ -152,6 +152,19 @@ func (s *requestState) renderNonce() string {
 	return s.nonce
 }
 
+// checkBypass reports, once per Kit, a handler that read the identity but
+// returned without writing through the kit's writer: its response (written
+// to a writer captured outside the middleware, as gin's is by a c.Next()
+// that keeps it) left without the kit's protections.
+func (s *requestState) checkBypass() {
+	s.mu.Lock()
+	bypassed := s.read && !s.headerSent.Load()
+	s.mu.Unlock()
+	if bypassed {
+		s.kit.diag.report(writerBypassed)
+	}
+}
+
 // setIdentifier is Login and Logout taking effect for the rest of the request.
 func (s *requestState) setIdentifier(v string) {
 	s.mu.Lock()

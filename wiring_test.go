@@ -108,3 +108,66 @@ func TestMetaCSPIsLogged(t *testing.T) {
 	}
 	assert.Equal(t, 1, strings.Count(logs.String(), "<meta http-equiv"), logs.String())
 }
+
+// TestBypassedWriterIsReported: a handler that renders the signed-in user's
+// call but writes the page to a writer captured outside the kit's middleware
+// (what gin's naive adapter does) leaves without no-store; the kit says so
+// once, at ERROR, with the fix. A handler that writes through the kit's
+// writer is not reported.
+func TestBypassedWriterIsReported(t *testing.T) {
+	logger, logs := testLogger()
+	kit := newKit(t, Config{Logger: logger})
+	tmpl := template.Must(template.New("p").Funcs(kit.FuncMap()).Parse(`<head>{{prefineryEmbed .}}</head>`))
+	captured := func(next func(w http.ResponseWriter, r *http.Request)) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			kit.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				next(w, r) // the outer writer, not the kit's
+			})).ServeHTTP(w, r)
+		})
+	}
+	page := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "private, max-age=600")
+		require.NoError(t, tmpl.Execute(w, r))
+	}
+	for range 3 {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		captured(page).ServeHTTP(rec, req.WithContext(contextWithUser(req, "amy@example.com")))
+		require.Contains(t, rec.Body.String(), "authenticateUser")
+		assert.Equal(t, "private, max-age=600", rec.Header().Get("Cache-Control"), "control: the bypass keeps the handler's caching")
+	}
+	assert.Equal(t, 1, strings.Count(logs.String(), `"level":"ERROR"`), logs.String())
+	assert.Contains(t, logs.String(), "prefinerygin.Wrap")
+
+	logger, logs = testLogger()
+	kit = newKit(t, Config{Logger: logger})
+	tmpl = template.Must(template.New("p").Funcs(kit.FuncMap()).Parse(`<head>{{prefineryEmbed .}}</head>`))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	kit.Middleware(http.HandlerFunc(page)).ServeHTTP(rec, req.WithContext(contextWithUser(req, "amy@example.com")))
+	assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
+	assert.Empty(t, logs.String(), "written through the kit: nothing to report")
+}
+
+// TestLoginOutsideLoadAndSave: with kit.Middleware outside LoadAndSave,
+// Login and Logout return an error that names the fix, instead of nil with
+// the change unseen by the request.
+func TestLoginOutsideLoadAndSave(t *testing.T) {
+	sm := scs.New()
+	kit := newKit(t, Config{Sessions: sm})
+	var loginErr, logoutErr error
+	h := kit.Middleware(sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		loginErr = kit.Login(r.Context(), "amy@example.com")
+		logoutErr = kit.Logout(r.Context())
+	})))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/login", nil))
+	for _, err := range []error{loginErr, logoutErr} {
+		require.ErrorIs(t, err, ErrNoSession)
+		assert.Contains(t, err.Error(), "sessions.LoadAndSave(kit.Middleware(mux))")
+	}
+	h = sm.LoadAndSave(kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		loginErr = kit.Login(r.Context(), "amy@example.com")
+	})))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/login", nil))
+	assert.NoError(t, loginErr, "the right order")
+}

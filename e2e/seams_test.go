@@ -86,6 +86,7 @@ func TestBrowserPolicyAsChromiumReadsIt(t *testing.T) {
 	ctx := h.newUser()
 	a.visit(t, ctx, "/login/gil@example.com")
 	a.visit(t, ctx, "/page")
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("done"))))
 	auth := h.authCalls(ctx)
 	require.Len(t, auth, 1, "the kit's scripts run under the merged policy")
 	assert.Equal(t, map[string]string{"email": "gil@example.com", "signature": sign("gil@example.com")}, auth[0])
@@ -94,6 +95,7 @@ func TestBrowserPolicyAsChromiumReadsIt(t *testing.T) {
 	assert.False(t, ran, "the app's inline script stays blocked: the ignored directive stays ignored")
 
 	a.visit(t, ctx, "/control")
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("done"))))
 	ran, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`window.inlineRan === true`))
 	require.NoError(t, err)
 	assert.True(t, ran, "control: the directive rewritten with ASCII spaces lets inline scripts run")
@@ -116,14 +118,15 @@ func TestBrowserSandboxWithTab(t *testing.T) {
 	mux.HandleFunc("GET /upload", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", "sandbox\tallow-scripts")
-		_, _ = io.WriteString(w, `<!doctype html><html><body><p>upload</p><script>
+		_, _ = io.WriteString(w, `<!doctype html><html><body><p id="upload">upload</p><script>
 window.stolen = Array.from(document.scripts).map(s => s.textContent).join(" ");
 </script></body></html>`)
 	})
 	srv := httptest.NewServer(sessions.LoadAndSave(kit.Middleware(mux)))
 	defer srv.Close()
 	ctx := h.newUser()
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/login/hal@example.com"), chromedp.Navigate(srv.URL+"/upload")))
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/login/hal@example.com"), chromedp.Navigate(srv.URL+"/upload"),
+		chromedp.WaitVisible(chromedp.ID("upload"))))
 	stolen, err := chromedp.Run(ctx, chromedp.Poll[string](`typeof window.stolen === "string" && ("scripts: " + window.stolen)`))
 	require.NoError(t, err)
 	assert.NotContains(t, stolen, sign("hal@example.com"))

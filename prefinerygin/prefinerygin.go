@@ -1,0 +1,91 @@
+// Package prefinerygin runs the prefinery kit in a gin app: scs's session
+// middleware and the kit's middleware as gin handlers that pass the request
+// and the response writer on, so the kit sees every response (no-store on
+// signed pages, its nonce in the page's CSP), and the kit's template
+// functions with the request in reach of gin's HTML rendering.
+//
+//	r := gin.New()
+//	r.Use(prefinerygin.Wrap(sessions.LoadAndSave), prefinerygin.Wrap(kit.Middleware))
+//	r.SetFuncMap(kit.FuncMap())
+//	r.LoadHTMLGlob("templates/*.html")  // {{prefineryEmbed .Request}} in the layout
+//	r.GET("/", func(c *gin.Context) { prefinerygin.HTML(c, http.StatusOK, "home.html", gin.H{"Title": "Home"}) })
+//	r.GET("/prefinery/identity", prefinerygin.Handler(kit.IdentityHandler()))
+//
+// It is its own module, so the library's go.mod does not require gin.
+package prefinerygin
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Wrap runs a net/http middleware (scs's LoadAndSave, kit.Middleware) as a
+// gin handler. The rest of gin's chain runs inside it, on the request it
+// passes on and with c.Writer writing through the writer it passes on;
+// both are restored afterwards. When the middleware answers itself without
+// calling on, gin's chain is aborted.
+func Wrap(mw func(http.Handler) http.Handler) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		outerRequest, outerWriter := c.Request, c.Writer
+		called := false
+		mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			called = true
+			c.Request, c.Writer = r, &writer{ResponseWriter: outerWriter, w: w}
+			c.Next()
+		})).ServeHTTP(outerWriter, outerRequest)
+		c.Request, c.Writer = outerRequest, outerWriter
+		if !called {
+			c.Abort()
+		}
+	}
+}
+
+// Handler serves an http.Handler (kit.IdentityHandler) on a gin route,
+// through the writer the wrapped middleware passed on.
+func Handler(h http.Handler) gin.HandlerFunc {
+	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
+}
+
+// HTML renders the named template as c.HTML does, with the request added to
+// data as "Request", where the kit's template functions take it:
+// {{prefineryEmbed .Request}}. data may be nil.
+func HTML(c *gin.Context, code int, name string, data gin.H) {
+	if data == nil {
+		data = gin.H{}
+	}
+	data["Request"] = c.Request
+	c.HTML(code, name, data)
+}
+
+// writer is gin's writer with every write going to the middleware's writer
+// (which ends in gin's), and gin's own bookkeeping (Status, Size, Written)
+// left to gin's.
+type writer struct {
+	gin.ResponseWriter
+	w http.ResponseWriter
+}
+
+func (g *writer) Header() http.Header               { return g.w.Header() }
+func (g *writer) WriteHeader(code int)              { g.w.WriteHeader(code) }
+func (g *writer) Write(b []byte) (int, error)       { return g.w.Write(b) }
+func (g *writer) WriteString(s string) (int, error) { return io.WriteString(g.w, s) }
+func (g *writer) Flush()                            { _ = http.NewResponseController(g.w).Flush() }
+func (g *writer) Unwrap() http.ResponseWriter       { return g.w }
+
+// WriteHeaderNow sends the status gin recorded through the middleware's
+// writer first (gin calls it for c.AbortWithStatus and bodyless answers).
+func (g *writer) WriteHeaderNow() {
+	if !g.ResponseWriter.Written() {
+		g.w.WriteHeader(g.ResponseWriter.Status())
+	}
+	g.ResponseWriter.WriteHeaderNow()
+}
+
+// Hijack hands over the connection through the middleware's writer.
+func (g *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(g.w).Hijack()
+}
