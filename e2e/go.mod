@@ -42,6 +42,7 @@ require (
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
+	github.com/prefinerykit/prefinery/prefinerygin v0.0.0 // indirect
 	github.com/prefinerykit/prefinery/prefinerytempl v0.0.0 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
@@ -70,3 +71,5 @@ replace github.com/prefinerykit/prefinery/examples/gin => ../examples/gin
 replace github.com/prefinerykit/prefinery/examples/templ => ../examples/templ
 
 replace github.com/prefinerykit/prefinery/prefinerytempl => ../prefinerytempl
+
+replace github.com/prefinerykit/prefinery/prefinerygin => ../prefinerygin

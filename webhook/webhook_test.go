@@ -261,7 +261,7 @@ func TestNewHandlerValidates(t *testing.T) {
 
 // FuzzVerifyWebhook: any header and body is refused or verified without
 // panicking, and only the genuine signature verifies.
-func FuzzVerify(f *testing.F) {
+func FuzzVerifyWebhook(f *testing.F) {
 	f.Add("t=1612540400,v1=4c3cec7b", []byte("{}"))
 	f.Add("t=1,t=2,v0=00,v1=", []byte(""))
 	f.Add(",,,=,t==", []byte("x"))

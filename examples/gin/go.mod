@@ -6,6 +6,7 @@ require (
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/prefinerykit/prefinery v0.0.0
+	github.com/prefinerykit/prefinery/prefinerygin v0.0.0
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -43,3 +44,5 @@ require (
 )
 
 replace github.com/prefinerykit/prefinery => ../..
+
+replace github.com/prefinerykit/prefinery/prefinerygin => ../../prefinerygin

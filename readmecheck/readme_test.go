@@ -1,4 +1,7 @@
-package prefinery
+// Package readmecheck compiles every Go block of the README, with the
+// frameworks they show. It is its own module, so the library's `go test ./...`
+// downloads nothing the library does not import; .ci/run runs it.
+package readmecheck
 
 import (
 	"bytes"
@@ -44,6 +47,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/justinas/alice"
 	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/prefinerygin"
 	"github.com/prefinerykit/prefinery/prefinerytempl"
 	"github.com/prefinerykit/prefinery/standin"
 	"github.com/prefinerykit/prefinery/webhook"
@@ -68,6 +72,7 @@ var (
 	_ = echo.New
 	_ = gin.New
 	_ = prefinerytempl.For
+	_ = prefinerygin.Wrap
 	_ templ.Component
 )
 
@@ -78,8 +83,6 @@ func (r renderer) Render(w io.Writer, name string, data any, _ echo.Context) err
 	return r.t.ExecuteTemplate(w, name, data)
 }
 
-// fromNetHTTP stands for examples/gin's adapter.
-func fromNetHTTP(mw func(http.Handler) http.Handler) gin.HandlerFunc { return func(*gin.Context) {} }
 
 var (
 	mux       = http.NewServeMux()
@@ -119,21 +122,22 @@ func TestReadmeCodeCompiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles the README's code with the go command; skipped with -short")
 	}
-	readme, err := os.ReadFile("README.md")
+	readme, err := os.ReadFile("../README.md")
 	require.NoError(t, err)
 	blocks := goBlock.FindAllSubmatch(readme, -1)
 	require.GreaterOrEqual(t, len(blocks), 4, "the README's Go blocks")
 
-	root, err := filepath.Abs(".")
+	root, err := filepath.Abs("..")
 	require.NoError(t, err)
 	dir := t.TempDir()
-	// The README's snippets use more than the library (Redis, alice): their
-	// module lives in testdata/readme, pointed at this checkout.
-	gomod, err := os.ReadFile("testdata/readme/go.mod")
+	// The README's snippets use more than the library (Redis, alice, the
+	// frameworks): they build with this module's go.mod, pointed at this
+	// checkout.
+	gomod, err := os.ReadFile("go.mod")
 	require.NoError(t, err)
-	mod := strings.ReplaceAll(string(gomod), "=> ../..", "=> "+root)
+	mod := strings.ReplaceAll(string(gomod), "=> ..", "=> "+root)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644))
-	sum, err := os.ReadFile("testdata/readme/go.sum")
+	sum, err := os.ReadFile("go.sum")
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644))
 
