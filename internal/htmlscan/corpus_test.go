@@ -18,15 +18,22 @@ import (
 )
 
 // corpusDir is the html5lib-tests data (tree-construction and tokenizer
-// inputs), beside the repository as the project's shared folder keeps it.
-const corpusDir = "../../../shared/html5lib-tests"
+// inputs): $HTML5LIB_TESTS, or beside the repository as the project's shared
+// folder keeps it.
+func corpusDir() string {
+	if dir := os.Getenv("HTML5LIB_TESTS"); dir != "" {
+		return dir
+	}
+	return "../../../shared/html5lib-tests"
+}
 
 // corpus returns every input of html5lib-tests: the #data of each
 // tree-construction test and the input of each tokenizer test.
 func corpus(t *testing.T) []string {
 	t.Helper()
+	corpusDir := corpusDir()
 	if _, err := os.Stat(corpusDir); err != nil {
-		t.Skipf("html5lib-tests not found at %s (the project's shared/html5lib-tests, data only): %v", corpusDir, err)
+		t.Skipf("html5lib-tests not found at %s (the project's shared/html5lib-tests, data only; or set HTML5LIB_TESTS): %v", corpusDir, err)
 	}
 	var pages []string
 	dats, err := filepath.Glob(filepath.Join(corpusDir, "tree-construction", "*.dat"))
