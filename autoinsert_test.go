@@ -135,7 +135,7 @@ func TestAutoInsert(t *testing.T) {
 }
 
 func TestAutoInsertSkip(t *testing.T) {
-	kit := newKit(t, Config{}, func(c *Config) {
+	kit := newKit(t, Config{AutoInsert: true}, func(c *Config) {
 		c.SkipAutoInsert = func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/pa") }
 	})
 	res := serveAuto(t, kit, "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html"))

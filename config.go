@@ -192,6 +192,16 @@ func (c *Config) validate() error {
 			return invalid("WidgetSources", "%v", err)
 		}
 	}
+	switch {
+	case c.EndpointOnly && (c.ProjectKey != "" || c.WidgetURL != ""):
+		return invalid("EndpointOnly", "says the app renders none of the kit's snippets, but ProjectKey or WidgetURL names a loader for them; drop EndpointOnly, or the loader")
+	case c.EndpointOnly && c.Nonce != nil:
+		return invalid("Nonce", "is for the kit's scripts, and EndpointOnly says the app renders none; drop one of them")
+	case c.EndpointOnly && c.AutoInsert:
+		return invalid("AutoInsert", "inserts the kit's snippet, and EndpointOnly says the app renders none; drop one of them")
+	case c.SkipAutoInsert != nil && !c.AutoInsert:
+		return invalid("SkipAutoInsert", "only excludes requests from AutoInsert, which is off; set AutoInsert, or drop SkipAutoInsert")
+	}
 	if c.ProjectKey == "" && c.WidgetURL == "" {
 		switch {
 		case c.AutoInsert:

@@ -41,6 +41,12 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"local widget url", Config{Secret: testSecret, Sessions: sm, WidgetURL: "/static/widget.js"}, ""},
 		{"https widget url", Config{Secret: testSecret, Sessions: sm, WidgetURL: "https://cdn.example/w.js"}, ""},
 		{"auto insert without loader", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, AutoInsert: true}, "AutoInsert"},
+		// Contradictions are refused, naming the fix.
+		{"endpoint only with a project key", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, ProjectKey: "ab12cd34"}, "EndpointOnly: says the app renders none of the kit's snippets"},
+		{"endpoint only with a widget url", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, WidgetURL: "/w.js"}, "drop EndpointOnly, or the loader"},
+		{"endpoint only with a nonce", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, Nonce: func(*http.Request) string { return "" }}, "Nonce: is for the kit's scripts"},
+		{"skip without auto insert", Config{Secret: testSecret, Sessions: sm, ProjectKey: "ab12cd34", SkipAutoInsert: func(*http.Request) bool { return true }}, "SkipAutoInsert: only excludes requests from AutoInsert"},
+		{"skip with auto insert", Config{Secret: testSecret, Sessions: sm, ProjectKey: "ab12cd34", AutoInsert: true, SkipAutoInsert: func(*http.Request) bool { return true }}, ""},
 		{"public cache control", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, CacheControl: "public, max-age=60"}, "CacheControl"},
 		{"no-store cache control", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, CacheControl: "no-store"}, ""},
 		{"stricter cache control", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, CacheControl: "no-store, no-cache, must-revalidate, private, max-age=0"}, ""},
@@ -100,7 +106,7 @@ func TestErrorsHaveOnePrefix(t *testing.T) {
 		{noSecret, []error{ErrInvalidConfig, ErrInvalidSecret}},
 		{badKind, []error{ErrInvalidConfig}},
 		{kit.Rotate(Secret{}), []error{ErrInvalidSecret}},
-		{kit.Login(context.Background(), "a@b.c"), []error{ErrInvalidConfig}},
+		{kit.Login(context.Background(), "a@b.c"), []error{ErrNoSession}},
 		{newKit(t, Config{Sessions: scs.New()}).Login(context.Background(), ""), []error{ErrInvalidIdentifier}},
 	}
 	for _, tt := range tests {

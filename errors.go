@@ -30,7 +30,6 @@ var (
 
 // The kit's other errors, each wrapping a sentinel above.
 var (
-	errNoSessionManager = configError("Sessions", "Login and Logout need Config.Sessions; with Config.User the app signs users in itself")
 	errNoLoader         = configError("ProjectKey", "the embed snippet needs Config.ProjectKey (or Config.WidgetURL) for its loader script")
 )
 

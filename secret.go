@@ -87,9 +87,10 @@ func SecretFromEnv(name string) (Secret, error) {
 	return s, nil
 }
 
-// SecretFromFile reads a secret from a file (a mounted Kubernetes or Docker
-// secret) and checks it as [NewSecret] does: write the file without a
-// trailing newline. A file that group or others may read is accepted with a
+// SecretFromFile reads a secret from a text file (a mounted Kubernetes or
+// Docker secret) and checks it as [NewSecret] does, after dropping exactly
+// one trailing line terminator ("\n" or "\r\n", as editors and echo write
+// it); any other surrounding whitespace is refused. A file that group or others may read is accepted with a
 // warning through slog.Default. Errors name the path, never the contents.
 func SecretFromFile(path string) (Secret, error) {
 	info, err := os.Stat(path)
@@ -104,14 +105,28 @@ func SecretFromFile(path string) (Secret, error) {
 	if err != nil {
 		return Secret{}, fmt.Errorf("prefinery: reading the secret file: %w", err)
 	}
-	problem := secretProblem(string(b))
+	text := trimLineEnd(b)
+	problem := secretProblem(string(text))
 	if problem != "" {
 		clear(b)
 		return Secret{}, secretError("secret file %s: %s", path, problem)
 	}
-	s := Secret{key: secret.New(string(b))}
+	s := Secret{key: secret.New(string(text))}
 	clear(b)
 	return s, nil
+}
+
+// trimLineEnd drops the one line terminator ("\n" or "\r\n") that every
+// editor and echo write at the end of a text file; any other surrounding
+// whitespace stays, for secretProblem to refuse.
+func trimLineEnd(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+		if n := len(b); n > 0 && b[n-1] == '\r' {
+			b = b[:n-1]
+		}
+	}
+	return b
 }
 
 // isZero reports whether s holds no secret.

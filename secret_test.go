@@ -174,12 +174,27 @@ func TestSecretFromFile(t *testing.T) {
 	assert.Contains(t, logs.String(), "readable by group or others")
 	assert.NotContains(t, logs.String(), testSecretText)
 
-	echoed := filepath.Join(dir, "echoed")
-	require.NoError(t, os.WriteFile(echoed, []byte(testSecretText+"\n"), 0o600))
-	_, err = SecretFromFile(echoed)
-	assert.ErrorIs(t, err, ErrInvalidSecret)
-	assert.ErrorContains(t, err, "line break")
-	assert.ErrorContains(t, err, echoed, "the error names the file")
+	// A text file's one line terminator is not part of the secret.
+	for _, ending := range []string{"\n", "\r\n"} {
+		echoed := filepath.Join(dir, "echoed")
+		require.NoError(t, os.WriteFile(echoed, []byte(testSecretText+ending), 0o600))
+		got, err := SecretFromFile(echoed)
+		require.NoError(t, err, "%q", ending)
+		assert.Equal(t, testSecret.key.Sign("a@b.c"), got.key.Sign("a@b.c"), "%q", ending)
+	}
+	// Anything more is refused, with the same clear errors.
+	for ending, want := range map[string]string{"\n\n": "line break", " \n": "ends with whitespace", "\r": "line break", "\t": "ends with whitespace"} {
+		padded := filepath.Join(dir, "padded")
+		require.NoError(t, os.WriteFile(padded, []byte(testSecretText+ending), 0o600))
+		_, err = SecretFromFile(padded)
+		assert.ErrorIs(t, err, ErrInvalidSecret, "%q", ending)
+		assert.ErrorContains(t, err, want, "%q", ending)
+		assert.ErrorContains(t, err, padded, "the error names the file")
+	}
+	leading := filepath.Join(dir, "leading")
+	require.NoError(t, os.WriteFile(leading, []byte(" "+testSecretText+"\n"), 0o600))
+	_, err = SecretFromFile(leading)
+	assert.ErrorContains(t, err, "starts with whitespace")
 
 	short := filepath.Join(dir, "short")
 	require.NoError(t, os.WriteFile(short, []byte("tiny"), 0o600))

@@ -49,14 +49,25 @@ func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
 // request: templates rendered after it show the new user. Call it only with
 // an identifier verified as the user's (an email address they confirmed):
 // the kit signs it for Prefinery as theirs. Store it from the app's user
-// record, exactly as Prefinery has it, not the address as typed into a form. Login first renews the session token, which
-// defeats session fixation. It returns an error wrapping
-// [ErrInvalidIdentifier] for an identifier the kit would refuse to sign,
-// [ErrNoSession] outside LoadAndSave, [ErrInvalidConfig] when the Kit uses
-// Config.User, or the session store's error; on error nothing is stored.
+// record, exactly as Prefinery has it, not the address as typed into a form.
+// Login first renews the session token, which defeats session fixation.
+//
+// With Config.User the app keeps who is signed in; Login then stores
+// nothing and makes identifier this request's signed-in user for the rest of
+// it (an app calls it right after its own sign-in, or from its auth
+// middleware with the user its framework holds), until Config.User answers
+// for the next request.
+//
+// It returns an error wrapping [ErrInvalidIdentifier] for an identifier the
+// kit would refuse to sign, [ErrNoSession] outside LoadAndSave (or with
+// Config.User, outside kit.Middleware), or the session store's error; on
+// error nothing changes.
 func (k *Kit) Login(ctx context.Context, identifier string) error {
 	if k.cfg.Sessions == nil {
-		return errNoSessionManager
+		if problem := identifierProblem(identifier, k.cfg.MaxIdentifierLength); problem != "" {
+			return identifierError(problem)
+		}
+		return k.setOwnUser(ctx, "Login", identifier)
 	}
 	if problem := identifierProblem(identifier, k.cfg.MaxIdentifierLength); problem != "" {
 		return identifierError(problem)
@@ -78,12 +89,15 @@ func (k *Kit) Login(ctx context.Context, identifier string) error {
 // session, and from the rest of the request, and renews the session token;
 // other session data is kept. Its response carries Clear-Site-Data: "cache"
 // (unless Config.KeepCacheOnLogout), so the browser forgets the pages it kept
-// and Back shows no signature. Its errors are those of [Kit.Login].
+// and Back shows no signature. With Config.User (the app signs users out
+// itself), Logout does what is the kit's: nobody is signed in for the rest of
+// the request, and the response carries Clear-Site-Data. Its errors are
+// those of [Kit.Login].
 // Prefinery has no de-authentication call: pages rendered after Logout simply
 // stop emitting authenticateUser.
 func (k *Kit) Logout(ctx context.Context) error {
 	if k.cfg.Sessions == nil {
-		return errNoSessionManager
+		return k.setOwnUser(ctx, "Logout", "")
 	}
 	if err := k.checkOrder(ctx, "Logout"); err != nil {
 		return err
@@ -100,6 +114,20 @@ func (k *Kit) Logout(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// setOwnUser is Login and Logout for a Kit with Config.User: they change
+// the request's identity (and Logout's response) and store nothing.
+func (k *Kit) setOwnUser(ctx context.Context, op, identifier string) error {
+	s := k.stateOf(ctx)
+	if s == nil {
+		return fmt.Errorf("%w: %s with Config.User acts on the request: call it inside kit.Middleware", ErrNoSession, op)
+	}
+	s.setIdentifier(identifier)
+	if identifier == "" && !k.cfg.KeepCacheOnLogout && !s.headerSent.Load() {
+		s.Header().Set("Clear-Site-Data", `"cache"`)
+	}
+	return nil
 }
 
 // checkOrder returns an error when the kit's middleware runs outside

@@ -126,8 +126,39 @@ func TestLoginErrors(t *testing.T) {
 	assert.ErrorIs(t, kit.Logout(context.Background()), ErrNoSession)
 
 	userKit := newKit(t, Config{EndpointOnly: true, User: func(*http.Request) (string, bool) { return "", false }})
-	assert.ErrorIs(t, userKit.Login(context.Background(), "a@b.c"), ErrInvalidConfig)
-	assert.ErrorIs(t, userKit.Logout(context.Background()), ErrInvalidConfig)
+	assert.ErrorIs(t, userKit.Login(context.Background(), "a@b.c"), ErrNoSession, "Config.User: outside kit.Middleware")
+	assert.ErrorIs(t, userKit.Logout(context.Background()), ErrNoSession)
+	assert.ErrorIs(t, userKit.Login(context.Background(), ""), ErrInvalidIdentifier)
+}
+
+// TestLoginAndLogoutWithConfigUser: with the app's own sessions, Logout does
+// what is the kit's (nobody signed in for the rest of the request,
+// Clear-Site-Data on the response) and Login makes the user this request's.
+func TestLoginAndLogoutWithConfigUser(t *testing.T) {
+	kit := newKit(t, Config{}) // Config.User reads the user from the request context
+	serve := func(h func(w http.ResponseWriter, r *http.Request)) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/", nil)
+		kit.Middleware(http.HandlerFunc(h)).ServeHTTP(rec, req.WithContext(contextWithUser(req, "amy@example.com")))
+		return rec
+	}
+	rec := serve(func(w http.ResponseWriter, r *http.Request) {
+		_, ok := kit.Identity(r.Context())
+		require.True(t, ok)
+		require.NoError(t, kit.Logout(r.Context()))
+		_, ok = kit.Identity(r.Context())
+		assert.False(t, ok, "signed out for the rest of the request")
+	})
+	assert.Equal(t, `"cache"`, rec.Header().Get("Clear-Site-Data"))
+	rec = serve(func(w http.ResponseWriter, r *http.Request) {
+		require.NoError(t, kit.Login(r.Context(), "bob@example.com"))
+		id, ok := kit.Identity(r.Context())
+		require.True(t, ok)
+		assert.Equal(t, "bob@example.com", id.Identifier, "Login makes the user this request's")
+		_, _ = io.WriteString(w, "ok")
+	})
+	assert.Empty(t, rec.Header().Get("Clear-Site-Data"))
+	assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"), "the identity was read: protected")
 }
 
 // flakyStore wraps memstore and fails on demand.
