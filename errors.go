@@ -30,7 +30,7 @@ var (
 
 // The kit's other errors, each wrapping a sentinel above.
 var (
-	errNoLoader         = configError("ProjectKey", "the embed snippet needs Config.ProjectKey (or Config.WidgetURL) for its loader script")
+	errNoLoader = configError("ProjectKey", "the embed snippet needs Config.ProjectKey (or Config.WidgetURL) for its loader script")
 )
 
 // configError is a Config problem: "prefinery: invalid Config: <field>:
