@@ -1,0 +1,129 @@
+// Package prefinerytest helps an app test its Prefinery integration: a Kit
+// with a test secret and the offline stand-in in one call, and helpers that
+// read the Prefinery calls off a rendered page with each signature checked,
+// so a test says "this page signs ada@example.com" in one line:
+//
+//	kit := prefinerytest.New(t, prefinery.Config{Sessions: sessions})
+//	…
+//	if got := prefinerytest.SignedIn(t, page); got != "ada@example.com" {
+//		t.Errorf("the page signs %q", got)
+//	}
+//
+// It uses the standard library only, so an app's go.mod gains nothing for it.
+package prefinerytest
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/standin"
+)
+
+// SecretText is the test secret: public, never a project's.
+const SecretText = "prefinerytest-secret-never-a-real-one"
+
+// Secret returns SecretText as a prefinery.Secret.
+func Secret() prefinery.Secret {
+	s, err := prefinery.NewSecret(SecretText)
+	if err != nil {
+		panic(err) // a constant that passes NewSecret's checks
+	}
+	return s
+}
+
+// New returns a Kit for tests: cfg with the test secret and, when cfg names
+// no loader and is not EndpointOnly, the offline stand-in's (mount
+// standin.New() at standin.Path for browser tests). It fails the test when
+// New refuses cfg.
+func New(t testing.TB, cfg prefinery.Config) *prefinery.Kit {
+	t.Helper()
+	cfg.Secret = Secret()
+	if cfg.ProjectKey == "" && cfg.WidgetURL == "" && !cfg.EndpointOnly {
+		cfg.WidgetURL = standin.WidgetURL
+	}
+	kit, err := prefinery.New(cfg)
+	if err != nil {
+		t.Fatalf("prefinerytest.New: %v", err)
+	}
+	return kit
+}
+
+// Call is one Prefinery Web API call a page makes.
+type Call struct {
+	Name   string         // authenticateUser, addUser, getUser, …
+	Params map[string]any // the call's parameters as the page passes them
+
+	// Identifier and Signature are the signed identity in Params ("" when
+	// the call carries none), whichever kind (email, referral_code, id).
+	Identifier, Signature string
+}
+
+// callStart finds prefinery('name', or prefinery("name", in a page.
+var callStart = regexp.MustCompile(`prefinery\((?:'(\w+)'|"(\w+)"),\s*`)
+
+// Calls returns the Prefinery calls on a rendered page, in order. It fails
+// the test when a signed call's signature is not its identifier's under the
+// test secret, or when a call's parameters are not a JSON object.
+func Calls(t testing.TB, page string) []Call {
+	t.Helper()
+	var calls []Call
+	for _, m := range callStart.FindAllStringSubmatchIndex(page, -1) {
+		var name string
+		if m[2] >= 0 {
+			name = page[m[2]:m[3]]
+		} else {
+			name = page[m[4]:m[5]]
+		}
+		var params map[string]any
+		if err := json.NewDecoder(strings.NewReader(page[m[1]:])).Decode(&params); err != nil {
+			t.Fatalf("prefinerytest: the %s call's parameters are not a JSON object: %v", name, err)
+		}
+		c := Call{Name: name, Params: params}
+		c.Signature, _ = params["signature"].(string)
+		for _, kind := range []prefinery.Kind{prefinery.KindEmail, prefinery.KindReferralCode, prefinery.KindID} {
+			if v, ok := params[string(kind)].(string); ok && c.Signature != "" {
+				c.Identifier = v
+			}
+		}
+		if c.Signature != "" && !hmac.Equal([]byte(c.Signature), []byte(sign(c.Identifier))) {
+			t.Fatalf("prefinerytest: the %s call signs %q with a signature that is not its signature under the test secret", name, c.Identifier)
+		}
+		calls = append(calls, c)
+	}
+	return calls
+}
+
+// SignedIn returns the identifier the page's authenticateUser call signs, or
+// "" when the page signs nobody; it fails the test on a signature that does
+// not verify, and on a page that authenticates twice.
+func SignedIn(t testing.TB, page string) string {
+	t.Helper()
+	var who []string
+	for _, c := range Calls(t, page) {
+		if c.Name == "authenticateUser" {
+			who = append(who, c.Identifier)
+		}
+	}
+	switch len(who) {
+	case 0:
+		return ""
+	case 1:
+		return who[0]
+	}
+	t.Fatalf("prefinerytest: the page authenticates %d times (%q)", len(who), who)
+	return ""
+}
+
+// sign is the signature of identifier under the test secret, computed here
+// with crypto/hmac, independently of the kit.
+func sign(identifier string) string {
+	mac := hmac.New(sha256.New, []byte(SecretText))
+	mac.Write([]byte(identifier))
+	return hex.EncodeToString(mac.Sum(nil))
+}

@@ -1,0 +1,92 @@
+package prefinerytest_test
+
+import (
+	"html/template"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/prefinerytest"
+)
+
+// fakeT records a Fatalf instead of stopping the test.
+type fakeT struct {
+	testing.TB
+	failed string
+}
+
+func (f *fakeT) Helper() {}
+func (f *fakeT) Fatalf(format string, args ...any) {
+	f.failed = format
+	panic(f)
+}
+
+func fails(f func(t testing.TB)) (failed bool) {
+	ft := &fakeT{}
+	defer func() {
+		if r := recover(); r != nil {
+			failed = r == ft
+		}
+	}()
+	f(ft)
+	return false
+}
+
+// TestSignedIn: a page rendered by a test kit signs its user, one signed
+// out signs nobody, and a page whose signature is not the test secret's
+// fails the test.
+func TestSignedIn(t *testing.T) {
+	sessions := scs.New()
+	kit := prefinerytest.New(t, prefinery.Config{Sessions: sessions})
+	page := template.Must(template.New("p").Funcs(kit.FuncMap()).Parse(
+		`<head>{{prefineryEmbed .}}</head><body>{{prefineryEmbedReferralPage . "refs"}}{{prefineryAddUser . (prefineryFields "first_name" "Ada")}}</body>`))
+	var login bool
+	h := sessions.LoadAndSave(kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if login {
+			if err := kit.Login(r.Context(), "ada@example.com"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = page.Execute(w, r)
+	})))
+	render := func() string {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		return rec.Body.String()
+	}
+	if got := prefinerytest.SignedIn(t, render()); got != "" {
+		t.Errorf("signed out: the page signs %q", got)
+	}
+	login = true
+	signed := render()
+	if got := prefinerytest.SignedIn(t, signed); got != "ada@example.com" {
+		t.Errorf("the page signs %q", got)
+	}
+	calls := prefinerytest.Calls(t, signed)
+	var names []string
+	for _, c := range calls {
+		names = append(names, c.Name)
+		if c.Identifier != "ada@example.com" {
+			t.Errorf("%s signs %q", c.Name, c.Identifier)
+		}
+	}
+	if strings.Join(names, " ") != "authenticateUser embedReferralPage addUser" {
+		t.Errorf("calls %v", names)
+	}
+	if !strings.Contains(signed, standinLoader) {
+		t.Error("the test kit loads the offline stand-in")
+	}
+
+	forged := strings.Replace(signed, calls[0].Signature, strings.Repeat("0", 64), 1)
+	if !fails(func(t testing.TB) { prefinerytest.SignedIn(t, forged) }) {
+		t.Error("a signature that is not the test secret's fails the test")
+	}
+	if !fails(func(t testing.TB) { prefinerytest.SignedIn(t, signed+signed) }) {
+		t.Error("two authenticateUser calls fail the test")
+	}
+}
+
+const standinLoader = `src="/prefinery-standin/widget.js"`
