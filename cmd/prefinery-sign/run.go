@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"unicode"
 
@@ -52,6 +53,7 @@ Examples:
   prefinery-sign -kind referral_code -secret-file /run/secrets/prefinery AB12CD
   cut -d, -f2 users.csv | prefinery-sign -
   prefinery-sign -verify 8c1fea38...907e user@example.com
+  prefinery-sign user@example.com -json        (flags may follow the arguments)
 
 Exit codes: 0 ok, 1 mismatch (-verify), 2 usage or configuration error.
 `
@@ -67,6 +69,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 	asJSON := fs.Bool("json", false, "print {\"<kind>\":\"…\",\"signature\":\"…\"} objects, one a line")
 	secretFile := fs.String("secret-file", "", "read the secret from `PATH` instead of $"+secretEnv)
 	verify := fs.String("verify", "", "check `SIGNATURE` against the single IDENTIFIER; exit 0 if it matches, 1 if not")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	printUsage := func(w io.Writer) {
 		var flags strings.Builder
 		fs.SetOutput(&flags)
@@ -74,7 +77,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 		fs.SetOutput(io.Discard)
 		fmt.Fprintf(w, usage, flags.String())
 	}
-	if err := fs.Parse(args); err != nil {
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(stdout)
 			return exitOK
@@ -86,6 +90,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 		fmt.Fprintln(stderr, "prefinery-sign:", err)
 		fmt.Fprintln(stderr, "Run prefinery-sign -h for usage.")
 		return exitUsage
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "prefinery-sign", version())
+		return exitOK
 	}
 	kind := prefinery.Kind(*kindName)
 	switch kind {
@@ -103,19 +111,23 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 	key := secret.Of(s) // the kit's own signing code, without a Kit
 
 	if *verify != "" {
-		if fs.NArg() != 1 || fs.Arg(0) == "-" {
+		if len(positional) != 1 || positional[0] == "-" {
 			fmt.Fprintln(stderr, "prefinery-sign: -verify takes exactly one IDENTIFIER argument")
 			return exitUsage
 		}
-		return verifyOne(key, kind, *verify, fs.Arg(0), stdout, stderr)
+		return verifyOne(key, kind, *verify, positional[0], stdout, stderr)
 	}
 
-	identifiers := fs.Args()
+	identifiers := positional
 	if len(identifiers) == 0 || (len(identifiers) == 1 && identifiers[0] == "-") {
 		var err error
 		if identifiers, err = readLines(stdin); err != nil {
 			fmt.Fprintln(stderr, "prefinery-sign: reading standard input:", err)
 			return exitUsage
+		}
+		if len(identifiers) > 0 && isHeader(identifiers[0]) {
+			fmt.Fprintf(stderr, "prefinery-sign: skipped the first line, %q: a column header, not an identifier\n", identifiers[0])
+			identifiers = identifiers[1:]
 		}
 	}
 	code := exitOK
@@ -172,11 +184,11 @@ func matches(key *secret.Key, identifier, signature string) bool {
 
 // verifyOne checks signature and explains a mismatch.
 func verifyOne(key *secret.Key, kind prefinery.Kind, signature, identifier string, stdout, stderr io.Writer) int {
-	warn(stderr, kind, identifier)
 	if matches(key, identifier, signature) {
 		fmt.Fprintln(stdout, "ok")
 		return exitOK
 	}
+	warn(stderr, kind, identifier)
 	fmt.Fprintln(stdout, "mismatch")
 	fmt.Fprintf(stderr, "The signature is not %q's signature under this secret. Common causes:\n", identifier)
 	if len(signature) != secret.SignatureLength {
@@ -189,6 +201,9 @@ func verifyOne(key *secret.Key, kind prefinery.Kind, signature, identifier strin
 		fmt.Fprintf(stderr, "  - it IS the signature of %q: the identifier differs only in letter case\n", l)
 	}
 	fmt.Fprintln(stderr, "  - whitespace or letter case in the identifier differs from what was signed (the kit signs bytes exactly)")
+	if demo := secret.New(demoSecret); hmac.Equal([]byte(strings.ToLower(signature)), []byte(demo.Sign(identifier))) {
+		fmt.Fprintln(stderr, "  - it IS the signature under the demo's public secret (DEMO-ONLY-…): the app ran without PREFINERY_IDENTITY_SECRET, and Prefinery refuses it")
+	}
 	fmt.Fprintln(stderr, "  - the secret differs: another project's, or rotated (regenerated) in Prefinery since")
 	fmt.Fprintln(stderr, "  - the signature was computed for another identifier kind or value")
 	fmt.Fprintln(stderr, "  (upper-case hex is fine: signatures are compared case-insensitively)")
@@ -209,6 +224,49 @@ func warn(stderr io.Writer, kind prefinery.Kind, identifier string) {
 }
 
 // readLines returns the lines of r without their line endings (LF or CRLF).
+// demoSecret is the examples' public demo secret (examples/basic's
+// DemoSecret): a signature made with it is a common cause of a 403.
+const demoSecret = "DEMO-ONLY-secret-prefinery-kit-not-for-production"
+
+// parseInterspersed parses flags wherever they stand among the arguments
+// (prefinery-sign bob@example.com -json), as a person debugging a 403 types
+// them; everything after "--" is an argument.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// isHeader reports whether a first line of standard input is a column
+// header (email, referral_code, id, in any case) rather than an identifier.
+func isHeader(line string) bool {
+	switch strings.ToLower(strings.Trim(strings.TrimSpace(line), `"`)) {
+	case "email", "e-mail", "email_address", "referral_code", "id":
+		return true
+	}
+	return false
+}
+
+// version is the module version the command was built from.
+func version() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
+}
+
 func readLines(r io.Reader) ([]string, error) {
 	var lines []string
 	sc := bufio.NewScanner(r)

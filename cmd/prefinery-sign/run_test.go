@@ -231,3 +231,42 @@ func TestWebhookPayloadOverTheLimit(t *testing.T) {
 		assert.Contains(t, errOut.String(), "over 1048576 bytes")
 	}
 }
+
+// TestRunAsAPersonTypesIt: flags after the arguments, a CSV column with its
+// header, -version, no upper-case warning when the answer is ok, and a
+// signature made with the demo's public secret named as the cause.
+func TestRunAsAPersonTypesIt(t *testing.T) {
+	withSecret := env(map[string]string{secretEnv: testSecret})
+	var out, errOut strings.Builder
+	code := run([]string{"bob@example.com", "-json"}, nil, &out, &errOut, withSecret)
+	require.Equal(t, exitOK, code, errOut.String())
+	assert.Equal(t, 1, strings.Count(out.String(), "\n"), "one identifier signed, not \"-json\" too")
+	assert.Contains(t, out.String(), `{"email":"bob@example.com","signature":"`)
+
+	out.Reset()
+	errOut.Reset()
+	code = run([]string{"-"}, strings.NewReader("email\nada@example.com\nbob@example.com\n"), &out, &errOut, withSecret)
+	require.Equal(t, exitOK, code)
+	assert.NotContains(t, out.String(), "email\t", "the CSV header is not signed")
+	assert.Equal(t, 2, strings.Count(out.String(), "\n"))
+	assert.Contains(t, errOut.String(), "skipped the first line")
+
+	out.Reset()
+	assert.Equal(t, exitOK, run([]string{"-version"}, nil, &out, &errOut, withSecret))
+	assert.True(t, strings.HasPrefix(out.String(), "prefinery-sign "), out.String())
+
+	key := hmac.New(sha256.New, []byte(testSecret))
+	key.Write([]byte("Bob@Example.com"))
+	good := hex.EncodeToString(key.Sum(nil))
+	out.Reset()
+	errOut.Reset()
+	assert.Equal(t, exitOK, run([]string{"-verify", good, "Bob@Example.com"}, nil, &out, &errOut, withSecret))
+	assert.Empty(t, errOut.String(), "no upper-case warning when the signature matches")
+
+	demo := hmac.New(sha256.New, []byte(demoSecret))
+	demo.Write([]byte("ada@example.com"))
+	out.Reset()
+	errOut.Reset()
+	assert.Equal(t, exitMismatch, run([]string{"-verify", hex.EncodeToString(demo.Sum(nil)), "ada@example.com"}, nil, &out, &errOut, withSecret))
+	assert.Contains(t, errOut.String(), "demo's public secret")
+}
