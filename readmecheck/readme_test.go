@@ -48,6 +48,7 @@ import (
 	"github.com/justinas/alice"
 	"github.com/prefinerykit/prefinery"
 	"github.com/prefinerykit/prefinery/prefinerygin"
+	"github.com/prefinerykit/prefinery/prefinerytest"
 	"github.com/prefinerykit/prefinery/prefinerytempl"
 	"github.com/prefinerykit/prefinery/standin"
 	"github.com/prefinerykit/prefinery/webhook"
@@ -73,6 +74,7 @@ var (
 	_ = gin.New
 	_ = prefinerytempl.For
 	_ = prefinerygin.Wrap
+	_ = prefinerytest.New
 	_ templ.Component
 )
 
