@@ -26,7 +26,11 @@ type Config struct {
 	Secret Secret
 
 	// Sessions is the app's scs session manager, where the signed-in user's
-	// identifier lives under SessionKey. Set exactly one of Sessions and User.
+	// identifier lives under SessionKey. Set at most one of Sessions and
+	// User. With neither, the app names each request's signed-in user by
+	// calling Kit.Login from its own auth middleware, inside kit.Middleware:
+	// the one line for a framework that keeps the user in its own context
+	// (Echo's c.Get, gin's c.Get).
 	Sessions *scs.SessionManager
 
 	// SessionKey is the session key holding the signed-in user's identifier
@@ -168,8 +172,6 @@ func (c *Config) validate() error {
 	switch {
 	case c.Sessions != nil && c.User != nil:
 		return invalid("Sessions, User", "set exactly one way to find the signed-in user, not both")
-	case c.Sessions == nil && c.User == nil:
-		return invalid("Sessions, User", "set Sessions (with an optional SessionKey) or User to tell the kit who is signed in")
 	case c.User != nil && c.SessionKey != "":
 		return invalid("SessionKey", "only used with Sessions, but User is set")
 	}

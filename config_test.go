@@ -27,7 +27,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"every kind", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, Kind: KindReferralCode}, ""},
 		{"no secret", Config{Sessions: sm, EndpointOnly: true}, "Secret: none given, and invalid secret: the environment variable PREFINERY_IDENTITY_SECRET is not set"},
 		{"no loader", Config{Secret: testSecret, Sessions: sm}, "ProjectKey: the embed snippet needs it"},
-		{"no lookup", Config{EndpointOnly: true, Secret: testSecret}, "set Sessions"},
+		{"no lookup: the app names the user with Login", Config{EndpointOnly: true, Secret: testSecret}, ""},
 		{"both lookups", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, User: user}, "not both"},
 		{"session key without sessions", Config{EndpointOnly: true, Secret: testSecret, User: user, SessionKey: "k"}, "SessionKey"},
 		{"unknown kind", Config{EndpointOnly: true, Secret: testSecret, Sessions: sm, Kind: "Email"}, "Kind"},

@@ -41,6 +41,9 @@ func (k *Kit) Middleware(next http.Handler) http.Handler {
 // wrapping ErrNoSession when the kit is not behind LoadAndSave. It is not
 // validated yet: firstRead does that.
 func (k *Kit) signedInIdentifier(r *http.Request) (string, error) {
+	if k.cfg.Sessions == nil && k.cfg.User == nil {
+		return "", nil // the app names the user with Login, request by request
+	}
 	if k.cfg.User != nil {
 		v, ok := k.cfg.User(r)
 		if !ok {

@@ -52,11 +52,11 @@ func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
 // record, exactly as Prefinery has it, not the address as typed into a form.
 // Login first renews the session token, which defeats session fixation.
 //
-// With Config.User the app keeps who is signed in; Login then stores
-// nothing and makes identifier this request's signed-in user for the rest of
-// it (an app calls it right after its own sign-in, or from its auth
-// middleware with the user its framework holds), until Config.User answers
-// for the next request.
+// With Config.User (or neither Sessions nor User) the app keeps who is
+// signed in; Login then stores nothing and makes identifier this request's
+// signed-in user for the rest of it: an app calls it right after its own
+// sign-in, or, with neither, from its auth middleware on every request with
+// the user its framework holds.
 //
 // It returns an error wrapping [ErrInvalidIdentifier] for an identifier the
 // kit would refuse to sign, [ErrNoSession] outside LoadAndSave (or with
@@ -116,12 +116,12 @@ func (k *Kit) Logout(ctx context.Context) error {
 	})
 }
 
-// setOwnUser is Login and Logout for a Kit with Config.User: they change
+// setOwnUser is Login and Logout for a Kit without Sessions: they change
 // the request's identity (and Logout's response) and store nothing.
 func (k *Kit) setOwnUser(ctx context.Context, op, identifier string) error {
 	s := k.stateOf(ctx)
 	if s == nil {
-		return fmt.Errorf("%w: %s with Config.User acts on the request: call it inside kit.Middleware", ErrNoSession, op)
+		return fmt.Errorf("%w: %s without Config.Sessions acts on the request: call it inside kit.Middleware", ErrNoSession, op)
 	}
 	s.setIdentifier(identifier)
 	if identifier == "" && !k.cfg.KeepCacheOnLogout && !s.headerSent.Load() {

@@ -3,6 +3,7 @@ package prefinery
 import (
 	"context"
 	"errors"
+	"html/template"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -323,4 +324,43 @@ func TestLogoutRaceWithRequestInFlight(t *testing.T) {
 			assert.Equal(t, http.StatusUnauthorized, status)
 		})
 	}
+}
+
+// TestUserFromTheFrameworksAuth: with neither Sessions nor User, an app
+// whose auth middleware keeps the user in its framework's context names
+// the user in one line, kit.Login, on each request; pages render the
+// signed call, Logout signs out with Clear-Site-Data, and a request without
+// Login is signed out.
+func TestUserFromTheFrameworksAuth(t *testing.T) {
+	kit, err := New(Config{Secret: testSecret, ProjectKey: "ab12cd34"})
+	require.NoError(t, err)
+	tmpl := template.Must(template.New("p").Funcs(kit.FuncMap()).Parse(`{{prefineryAuthenticate .}}`))
+	type frameworkUser struct{ email string }
+	auth := func(next http.Handler) http.Handler { // the app's own auth middleware, as Echo or gin keep it
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if u, ok := r.Context().Value(frameworkUser{}).(string); ok {
+				require.NoError(t, kit.Login(r.Context(), u)) // the one line
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	page := func(user string, logout bool) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		if user != "" {
+			req = req.WithContext(context.WithValue(req.Context(), frameworkUser{}, user))
+		}
+		kit.Middleware(auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if logout {
+				require.NoError(t, kit.Logout(r.Context()))
+			}
+			require.NoError(t, tmpl.Execute(w, r))
+		}))).ServeHTTP(rec, req)
+		return rec
+	}
+	assert.Contains(t, page("ada@example.com", false).Body.String(), `"email":"ada@example.com","signature":"`+kit.Sign("ada@example.com")+`"`)
+	assert.Empty(t, page("", false).Body.String(), "no Login: signed out")
+	rec := page("ada@example.com", true)
+	assert.Empty(t, rec.Body.String(), "signed out after Logout")
+	assert.Equal(t, `"cache"`, rec.Header().Get("Clear-Site-Data"))
 }
