@@ -17,8 +17,8 @@ import (
 	_ "github.com/labstack/echo/v4"
 	_ "github.com/prefinerykit/prefinery"
 	_ "github.com/prefinerykit/prefinery/prefinerygin"
-	_ "github.com/prefinerykit/prefinery/prefinerytest"
 	_ "github.com/prefinerykit/prefinery/prefinerytempl"
+	_ "github.com/prefinerykit/prefinery/prefinerytest"
 	_ "github.com/prefinerykit/prefinery/standin"
 	_ "github.com/prefinerykit/prefinery/webhook"
 )
