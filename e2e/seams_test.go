@@ -214,3 +214,31 @@ func TestBrowserHTMXHistory(t *testing.T) {
 	assert.NotContains(t, got, sign("ivy@example.com"), "the kit's page opted out of htmx's history cache")
 	assert.NotContains(t, got, "authenticateUser")
 }
+
+// TestBrowserStandInPanel: the demo's stand-in panel says, call by call,
+// whether the signature verifies under the app's secret; the referral page
+// the account page embeds is shown once (not again in the panel), and the
+// test-webhook button sits on its own line. PREFINERY_SCREENSHOT=path saves
+// the page (the README's picture).
+func TestBrowserStandInPanel(t *testing.T) {
+	h := newHarness(t)
+	ctx := h.newUser()
+	h.login(ctx, "ada@example.com", false)
+	panel, err := chromedp.Run(ctx, chromedp.Poll[string](
+		`(p => p && p.textContent.includes("\u2713") && p.textContent)(document.getElementById("prefinery-standin-panel"))`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	require.NoError(t, err)
+	assert.Contains(t, panel, "the signature verifies under the app's secret")
+	assert.NotContains(t, panel, "does NOT verify")
+	pages, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".prefinery-standin-referral-page").length`))
+	require.NoError(t, err)
+	assert.Equal(t, 1, pages, "the referral page is shown once")
+	own, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("prefinery-standin-send-webhook").parentElement.className === "prefinery-standin-actions"`))
+	require.NoError(t, err)
+	assert.True(t, own, "the button has a row of its own")
+	if path := os.Getenv("PREFINERY_SCREENSHOT"); path != "" {
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(path, png, 0o644))
+	}
+}

@@ -14,6 +14,7 @@ package standin
 
 import (
 	"bytes"
+	"crypto/hmac"
 	_ "embed"
 	"encoding/json"
 	"io"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/internal/secret"
 	"github.com/prefinerykit/prefinery/webhook"
 )
 
@@ -54,6 +56,42 @@ type Widget struct {
 
 	webhook       http.Handler     // the app's webhook endpoint
 	webhookSecret prefinery.Secret // its signing secret (a development one)
+	verify        prefinery.Secret // the identity secret calls are checked against, if set
+}
+
+// VerifyWith makes the stand-in check each reported call's signature under
+// secret (the app's Identity Verification Secret, a development one): the
+// panel then says, call by call, whether Prefinery would accept it.
+func (w *Widget) VerifyWith(secret prefinery.Secret) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.verify = secret
+}
+
+// verdict says whether a call's parameters carry a signature that verifies
+// under the configured secret: "verified", "wrong", or "" (nothing to check).
+func (w *Widget) verdict(params json.RawMessage) string {
+	w.mu.Lock()
+	s := w.verify
+	w.mu.Unlock()
+	key := secret.Of(s)
+	var p map[string]any
+	if key == nil || json.Unmarshal(params, &p) != nil {
+		return ""
+	}
+	sig, _ := p["signature"].(string)
+	if sig == "" {
+		return ""
+	}
+	for _, kind := range []prefinery.Kind{prefinery.KindEmail, prefinery.KindReferralCode, prefinery.KindID} {
+		if id, ok := p[string(kind)].(string); ok {
+			if hmac.Equal([]byte(sig), []byte(key.Sign(id))) {
+				return "verified"
+			}
+			return "wrong"
+		}
+	}
+	return "wrong"
 }
 
 // New returns a Widget with no calls recorded.
@@ -96,7 +134,16 @@ func (w *Widget) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		w.mu.Lock()
 		w.calls = append(w.calls, Call{Name: name, Args: args[1:]})
 		w.mu.Unlock()
-		rw.WriteHeader(http.StatusNoContent)
+		var verdict string
+		if len(args) > 1 {
+			verdict = w.verdict(args[1])
+		}
+		if verdict == "" {
+			rw.WriteHeader(http.StatusNoContent)
+			return
+		}
+		rw.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_ = json.NewEncoder(rw).Encode(map[string]string{"signature": verdict})
 	default:
 		jsonError(rw, http.StatusNotFound, "not found")
 	}

@@ -2,6 +2,9 @@ package standin
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -84,4 +87,28 @@ func TestSendWebhookStaysInProcess(t *testing.T) {
 	rec = httptest.NewRecorder()
 	New().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, Path+"webhook", nil))
 	assert.Equal(t, http.StatusNotFound, rec.Code, "no endpoint configured")
+}
+
+// TestVerifyWith: with the app's secret, each reported call is answered with
+// whether its signature verifies; without one, 204 as before.
+func TestVerifyWith(t *testing.T) {
+	s, err := prefinery.NewSecret("standin-verify-secret-0123456789")
+	require.NoError(t, err)
+	key := hmac.New(sha256.New, []byte("standin-verify-secret-0123456789"))
+	key.Write([]byte("ada@example.com"))
+	good := hex.EncodeToString(key.Sum(nil))
+	w := New()
+	w.VerifyWith(s)
+	post := func(body string) (int, string) {
+		rec := httptest.NewRecorder()
+		w.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, Path+"calls", strings.NewReader(body)))
+		return rec.Code, rec.Body.String()
+	}
+	code, body := post(`["authenticateUser",{"email":"ada@example.com","signature":"` + good + `"}]`)
+	assert.Equal(t, http.StatusOK, code)
+	assert.JSONEq(t, `{"signature":"verified"}`, body)
+	_, body = post(`["authenticateUser",{"email":"ada@example.com","signature":"` + strings.Repeat("0", 64) + `"}]`)
+	assert.JSONEq(t, `{"signature":"wrong"}`, body)
+	code, _ = post(`["addUser",{"first_name":"Ada"}]`)
+	assert.Equal(t, http.StatusNoContent, code, "nothing signed: nothing to check")
 }

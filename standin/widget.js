@@ -24,12 +24,18 @@
     return el;
   }
   var authenticated = null;
+  var embedded = false; // the page called embedReferralPage: it shows the referral page itself
+  var verdicts = [];    // per call: whether its signature verifies under the app's secret
   function show() {
     var el = panel();
     if (!el) return;
     el.textContent = "Prefinery stand-in: " + (calls.length
-      ? calls.map(function (c) { return "prefinery(" + c.map(describe).join(", ") + ")"; }).join("\n")
+      ? calls.map(function (c, i) { return "prefinery(" + c.map(describe).join(", ") + ")" + (verdicts[i] || ""); }).join("\n")
       : "(no calls yet)");
+    var row = document.createElement("div");
+    row.className = "prefinery-standin-actions";
+    row.style.marginTop = "0.75em";
+    el.appendChild(row);
     var send = document.createElement("button");
     send.type = "button";
     send.id = "prefinery-standin-send-webhook";
@@ -42,8 +48,8 @@
         .catch(function (e) { send.textContent = "Webhook failed: " + e; })
         .then(function () { send.disabled = false; });
     });
-    el.appendChild(send);
-    if (authenticated) {
+    row.appendChild(send);
+    if (authenticated && !embedded) { // the page shows none itself
       var slot = document.createElement("div");
       el.appendChild(slot);
       referralPage(authenticated, slot);
@@ -58,20 +64,32 @@
     page.textContent = "Referral page for " + (params.email || params.referral_code || params.id || "?") + " (offline stand-in)";
     target.replaceChildren(page);
   }
-  function report(list) {
+  function report(list, index) {
     var data = list.filter(function (a) { return typeof a !== "function"; });
     try {
-      fetch(base + "calls", { method: "POST", keepalive: true, headers: { "Content-Type": "application/json" }, body: JSON.stringify(data) });
+      fetch(base + "calls", { method: "POST", keepalive: true, headers: { "Content-Type": "application/json" }, body: JSON.stringify(data) })
+        .then(function (res) { return res.status === 200 ? res.json() : null; })
+        .then(function (r) {
+          if (!r || !r.signature) return;
+          verdicts[index] = r.signature === "verified"
+            ? "  \u2713 the signature verifies under the app's secret"
+            : "  \u2717 the signature does NOT verify under the app's secret: Prefinery would answer 403";
+          show();
+        })
+        .catch(function () { /* recording is best effort */ });
     } catch (e) { /* recording is best effort */ }
   }
   function record(args) {
     var list = Array.prototype.slice.call(args);
     calls.push(list);
-    if (list[0] === "embedReferralPage") referralPage(list[1]);
+    if (list[0] === "embedReferralPage") {
+      embedded = true;
+      referralPage(list[1]);
+    }
     // The live widget shows an authenticated user their referral page; the
     // stand-in shows a fake one in its panel.
     if (list[0] === "authenticateUser") authenticated = list[1];
-    report(list);
+    report(list, calls.length - 1);
     show();
     for (var i = 0; i < list.length; i++) {
       if (typeof list[i] === "function") {

@@ -95,6 +95,7 @@ func New(opts Options) (*App, error) {
 	var widget *standin.Widget
 	if opts.ProjectKey == "" {
 		widget = standin.New()
+		widget.VerifyWith(opts.Secret) // the panel says whether each call's signature verifies
 		cfg.WidgetURL = StandInPath
 	} else {
 		cfg.ProjectKey = opts.ProjectKey
