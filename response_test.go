@@ -217,3 +217,17 @@ func TestSignedResponseKeepsInterfaces(t *testing.T) {
 	res.Body.Close()
 	assert.Equal(t, "hijacked", string(b))
 }
+
+// TestVaryListsEachFieldOnce: scs and nosurf both add Vary: Cookie; a
+// response through the kit lists it once, other fields kept in order.
+func TestVaryListsEachFieldOnce(t *testing.T) {
+	kit := newKit(t, Config{})
+	rec := httptest.NewRecorder()
+	kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Cookie")
+		w.Header().Add("Vary", "Accept-Encoding, cookie")
+		w.Header().Add("Vary", "Cookie")
+		_, _ = io.WriteString(w, "ok")
+	})).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.Equal(t, []string{"Cookie, Accept-Encoding"}, rec.Result().Header.Values("Vary"))
+}
