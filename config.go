@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/alexedwards/scs/v2"
@@ -60,7 +61,8 @@ type Config struct {
 
 	// ProjectKey is the KEY in Prefinery's embed snippet
 	// (https://widget.prefinery.com/widget/v2/KEY.js): letters and digits.
-	// Default is "" (no loader: the embed helpers return an error).
+	// Default is the PREFINERY_PROJECT_KEY environment variable, unless
+	// WidgetURL is set or EndpointOnly; New fails when neither gives one.
 	ProjectKey string
 
 	// EndpointOnly says the app renders none of the kit's snippets (it uses
@@ -127,10 +129,11 @@ type Config struct {
 
 // Defaults of Config's optional fields.
 const (
-	defaultSessionKey   = "prefinery.identifier"
-	defaultSecretEnv    = "PREFINERY_IDENTITY_SECRET"
-	defaultCacheControl = "no-store"
-	prefineryWidgetBase = "https://widget.prefinery.com/widget/v2/"
+	defaultSessionKey    = "prefinery.identifier"
+	defaultSecretEnv     = "PREFINERY_IDENTITY_SECRET"
+	defaultProjectKeyEnv = "PREFINERY_PROJECT_KEY"
+	defaultCacheControl  = "no-store"
+	prefineryWidgetBase  = "https://widget.prefinery.com/widget/v2/"
 )
 
 // normalized returns the Config a Kit keeps: validated, with every default
@@ -143,6 +146,14 @@ func (c Config) normalized() (Config, error) {
 			return c, configError("Secret", "none given, and "+errs.Reason(err), err)
 		}
 		c.Secret = secret
+	}
+	if c.ProjectKey == "" && c.WidgetURL == "" && !c.EndpointOnly {
+		if key, ok := os.LookupEnv(defaultProjectKeyEnv); ok {
+			if !isAlnum(key, 64) {
+				return c, configError("ProjectKey", "the environment variable "+defaultProjectKeyEnv+" must be 1 to 64 ASCII letters and digits, as in Prefinery's embed snippet")
+			}
+			c.ProjectKey = key
+		}
 	}
 	if err := c.validate(); err != nil {
 		return c, err
@@ -209,7 +220,7 @@ func (c *Config) validate() error {
 		case c.AutoInsert:
 			return invalid("AutoInsert", "needs ProjectKey (or WidgetURL) to know which loader to insert")
 		case !c.EndpointOnly:
-			return invalid("ProjectKey", "the embed snippet needs it: the KEY in Prefinery's https://widget.prefinery.com/widget/v2/KEY.js (or WidgetURL for an offline stand-in); set EndpointOnly if the app renders no snippet")
+			return invalid("ProjectKey", "the embed snippet needs it: the KEY in Prefinery's https://widget.prefinery.com/widget/v2/KEY.js, given here or in PREFINERY_PROJECT_KEY (or WidgetURL for an offline stand-in); set EndpointOnly if the app renders no snippet")
 		}
 	}
 	if c.CacheControl != "" {

@@ -139,3 +139,22 @@ func TestNewReadsTheSecretFromTheEnvironment(t *testing.T) {
 	assert.ErrorIs(t, err, ErrInvalidSecret)
 	assert.ErrorContains(t, err, "line break")
 }
+
+// TestProjectKeyFromTheEnvironment: an app that keeps its settings in the
+// environment sets PREFINERY_PROJECT_KEY beside the secret; a key in the
+// Config wins; a malformed one names the variable.
+func TestProjectKeyFromTheEnvironment(t *testing.T) {
+	t.Setenv("PREFINERY_PROJECT_KEY", "env12key")
+	kit := newKit(t, Config{Sessions: scs.New(), ProjectKey: "cfg34key"})
+	assert.Equal(t, "https://widget.prefinery.com/widget/v2/cfg34key.js", kit.cfg.WidgetURL)
+	kit, err := New(Config{Secret: testSecret, Sessions: scs.New()})
+	require.NoError(t, err)
+	assert.Equal(t, "https://widget.prefinery.com/widget/v2/env12key.js", kit.cfg.WidgetURL)
+	_, err = New(Config{Secret: testSecret, Sessions: scs.New(), EndpointOnly: true})
+	assert.NoError(t, err, "EndpointOnly takes no key from the environment")
+	t.Setenv("PREFINERY_PROJECT_KEY", "not/a key")
+	_, err = New(Config{Secret: testSecret, Sessions: scs.New()})
+	assert.ErrorIs(t, err, ErrInvalidConfig)
+	assert.ErrorContains(t, err, "PREFINERY_PROJECT_KEY")
+	assert.NotContains(t, err.Error(), "not/a key")
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/prefinerykit/prefinery/examples/letsgo/app"
 	"github.com/prefinerykit/prefinery/examples/letsgo/models"
@@ -86,10 +87,10 @@ func withoutMerge(t *testing.T, app http.Handler) *httptest.Server {
 func TestBrowserLetsGoApp(t *testing.T) {
 	h := newHarness(t)
 	t.Setenv("PREFINERY_IDENTITY_SECRET", secretText)
+	t.Setenv("PREFINERY_PROJECT_KEY", "ab12cd34")
 	handler, err := app.New(app.Config{
-		Users:        models.NewUserModel(models.User{Name: "Bob", Email: "Bob@Example.com", EmailConfirmed: true}),
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		PrefineryKey: "ab12cd34",
+		Users:  models.NewUserModel(models.User{Name: "Bob", Email: "Bob@Example.com", EmailConfirmed: true}),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	require.NoError(t, err)
 	srv := httptest.NewServer(handler)
@@ -137,7 +138,31 @@ func TestBrowserLetsGoApp(t *testing.T) {
 		assert.Equal(t, "ran", mainJS, "the app's own script still runs")
 		assert.Empty(t, h.violations(ctx))
 
+		clearSiteData := make(chan string, 1)
+		// The raw headers of the logout's redirect, as the network stack got them.
+		require.NoError(t, chromedp.Listen(ctx, func(ev any) {
+			e, ok := ev.(*network.EventResponseReceivedExtraInfo)
+			if !ok || e.StatusCode != http.StatusSeeOther {
+				return
+			}
+			for name, value := range e.Headers {
+				if v, _ := value.(string); strings.EqualFold(name, "Clear-Site-Data") {
+					select {
+					case clearSiteData <- v:
+					default:
+					}
+				}
+			}
+		}))
+		_, err = chromedp.Call(ctx, network.Enable, network.EnableParams{})
+		require.NoError(t, err)
 		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-link"))))
+		select {
+		case v := <-clearSiteData:
+			assert.Equal(t, `"cache"`, v, "the app's logout (Config.User) carries Clear-Site-Data")
+		case <-time.After(5 * time.Second):
+			t.Error("Chromium saw no logout response")
+		}
 		calls, err := chromedp.Run(ctx, chromedp.Poll[string](`document.readyState === "complete" && window.prefineryCalls && JSON.stringify(window.prefineryCalls)`))
 		require.NoError(t, err)
 		assert.NotContains(t, calls, "authenticateUser", "nothing signed after logout")

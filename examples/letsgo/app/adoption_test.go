@@ -115,7 +115,8 @@ var (
 // nothing is signed.
 func TestAdoptedApp(t *testing.T) {
 	t.Setenv("PREFINERY_IDENTITY_SECRET", prefinerytest.SecretText)
-	handler, err := New(Config{Users: models.NewUserModel(models.User{Name: "Bob", Email: "Bob@Example.com", EmailConfirmed: true}), PrefineryKey: "ab12cd34",
+	t.Setenv("PREFINERY_PROJECT_KEY", "ab12cd34")
+	handler, err := New(Config{Users: models.NewUserModel(models.User{Name: "Bob", Email: "Bob@Example.com", EmailConfirmed: true}),
 		Logger: slogDiscard()})
 	require.NoError(t, err)
 	srv := httptest.NewServer(handler)
@@ -136,6 +137,9 @@ func TestAdoptedApp(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Origin", srv.URL)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		req.Header.Set("Sec-Fetch-Dest", "document")
 		req.Header.Set("Referer", srv.URL+"/")
 		res, err := c.Do(req)
 		require.NoError(t, err)
@@ -159,6 +163,8 @@ func TestAdoptedApp(t *testing.T) {
 
 	res, page = post("/user/logout", page, url.Values{})
 	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.NotNil(t, res.Request.Response, "the logout redirected")
+	assert.Equal(t, `"cache"`, res.Request.Response.Header.Get("Clear-Site-Data"), "the logout response clears the browser's cache")
 	assert.Empty(t, prefinerytest.SignedIn(t, page), "nothing signed after logout")
 	assert.Contains(t, page, "logged out successfully")
 }

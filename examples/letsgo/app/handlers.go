@@ -50,7 +50,7 @@ func (app *application) userLoginPost(w http.ResponseWriter, r *http.Request) {
 }
 
 func (app *application) userLogoutPost(w http.ResponseWriter, r *http.Request) {
-	err := app.sessionManager.RenewToken(r.Context())
+	err := errors.Join(app.kit.Logout(r.Context()), app.sessionManager.RenewToken(r.Context()))
 	if err != nil {
 		app.serverError(w, r, err)
 		return

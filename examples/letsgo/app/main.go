@@ -17,9 +17,8 @@ import (
 
 // Config is what the app's flags and environment give it.
 type Config struct {
-	Users        *models.UserModel
-	Logger       *slog.Logger
-	PrefineryKey string
+	Users  *models.UserModel
+	Logger *slog.Logger
 }
 
 type application struct {
@@ -45,8 +44,7 @@ func New(cfg Config) (http.Handler, error) {
 		templateCache:  templateCache,
 		sessionManager: sessionManager,
 	}
-	app.kit, err = prefinery.New(prefinery.Config{User: app.prefineryUser, ProjectKey: cfg.PrefineryKey, AutoInsert: true})
-	if err != nil {
+	if app.kit, err = prefinery.New(prefinery.Config{User: app.prefineryUser, AutoInsert: true}); err != nil {
 		return nil, err
 	}
 	return app.routes(), nil

@@ -1,7 +1,7 @@
 // Command web runs the example app, adopted:
 //
 //	cd examples/letsgo
-//	PREFINERY_IDENTITY_SECRET=… go run ./cmd/web -prefinery-key ab12cd34
+//	PREFINERY_IDENTITY_SECRET=… PREFINERY_PROJECT_KEY=ab12cd34 go run ./cmd/web
 //
 // Sign in as alice@example.com (or Bob@Example.com) with password pa55word.
 package main
@@ -19,13 +19,12 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:4000", "HTTP network address")
-	key := flag.String("prefinery-key", os.Getenv("PREFINERY_PROJECT_KEY"), "Prefinery project key")
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stdout, nil))
 	handler, err := app.New(app.Config{Users: models.NewUserModel(
 		models.User{Name: "Alice", Email: "alice@example.com", EmailConfirmed: true},
 		models.User{Name: "Bob", Email: "Bob@Example.com", EmailConfirmed: true},
-	), Logger: logger, PrefineryKey: *key})
+	), Logger: logger})
 	if err != nil {
 		logger.Error(err.Error())
 		os.Exit(1)
