@@ -8,12 +8,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/prefinerykit/prefinery/examples/letsgo/models"
+	"github.com/prefinerykit/prefinery/internal/frameworktest"
 	"github.com/prefinerykit/prefinery/prefinerytest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,79 +23,13 @@ import (
 // lines (login and logout included), with no template and no CSP edited.
 const adoptionBudget = 12
 
-// codeLines returns a Go file's lines without its package clause and the doc
-// comment above it (the two packages differ there by necessity), each with
-// its whitespace normalized (gofmt realigns neighbours of a new field).
-func codeLines(t *testing.T, path string) []string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	require.NoError(t, err)
-	src := string(b)
-	if i := strings.Index(src, "\npackage "); i >= 0 && strings.HasPrefix(src, "//") {
-		src = src[i+1:]
-	}
-	var out []string
-	for _, line := range strings.Split(src, "\n") {
-		line = strings.Join(strings.Fields(line), " ")
-		if line == "" || strings.HasPrefix(line, "package ") {
-			continue
-		}
-		out = append(out, line)
-	}
-	return out
-}
-
-// changedLines counts the lines of after that are not in a longest common
-// subsequence with before: the lines added or modified.
-func changedLines(before, after []string) (int, []string) {
-	lcs := make([][]int, len(before)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(after)+1)
-	}
-	for i := len(before) - 1; i >= 0; i-- {
-		for j := len(after) - 1; j >= 0; j-- {
-			if before[i] == after[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	var changed []string
-	i, j := 0, 0
-	for j < len(after) {
-		switch {
-		case i < len(before) && before[i] == after[j]:
-			i, j = i+1, j+1
-		case i < len(before) && lcs[i+1][j] >= lcs[i][j+1]:
-			i++
-		default:
-			changed = append(changed, after[j])
-			j++
-		}
-	}
-	return len(changed), changed
-}
-
 // TestAdoption states how the app adopted the kit: at most adoptionBudget
 // changed Go lines; the templates are the same files (package ui serves both);
 // the CSP middleware is untouched.
 func TestAdoption(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	require.NoError(t, err)
-	total := 0
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		n, lines := changedLines(codeLines(t, filepath.Join("..", "before", f)), codeLines(t, f))
-		for _, l := range lines {
-			t.Logf("%s: + %s", f, l)
-		}
-		total += n
+	total, lines := frameworktest.AdoptionLines(t, "../before", ".")
+	for _, l := range lines {
+		t.Logf("+ %s", l)
 	}
 	t.Logf("adopting the kit changed %d Go lines (budget %d)", total, adoptionBudget)
 	assert.LessOrEqual(t, total, adoptionBudget)
