@@ -121,6 +121,7 @@ func (k *Kit) Logout(ctx context.Context) error {
 func (k *Kit) setOwnUser(ctx context.Context, op, identifier string) error {
 	s := k.stateOf(ctx)
 	if s == nil {
+		k.diag.report(notThroughKit) // logged too: an app may not check this error
 		return fmt.Errorf("%w: %s without Config.Sessions acts on the request: call it inside kit.Middleware", ErrNoSession, op)
 	}
 	s.setIdentifier(identifier)

@@ -9,6 +9,7 @@ require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/prefinerykit/prefinery v0.0.0
 	github.com/prefinerykit/prefinery/examples/echo v0.0.0
+	github.com/prefinerykit/prefinery/examples/echostarter v0.0.0
 	github.com/prefinerykit/prefinery/examples/gin v0.0.0
 	github.com/prefinerykit/prefinery/examples/letsgo v0.0.0
 	github.com/prefinerykit/prefinery/examples/templ v0.0.0
@@ -73,3 +74,5 @@ replace github.com/prefinerykit/prefinery/examples/templ => ../examples/templ
 replace github.com/prefinerykit/prefinery/prefinerytempl => ../prefinerytempl
 
 replace github.com/prefinerykit/prefinery/prefinerygin => ../prefinerygin
+
+replace github.com/prefinerykit/prefinery/examples/echostarter => ../examples/echostarter
