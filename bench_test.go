@@ -113,7 +113,16 @@ func sessionRequest(b testing.TB, sm *scs.SessionManager, email string) *http.Re
 		b.Fatal(err)
 	}
 	if email != "" {
+		// Saved and loaded again, as a signed-in user's next request loads
+		// it: unmodified, so scs will not save it.
 		sm.Put(ctx, defaultSessionKey, email)
+		token, _, err := sm.Commit(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if ctx, err = sm.Load(context.Background(), token); err != nil {
+			b.Fatal(err)
+		}
 	}
 	return httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx)
 }

@@ -1,6 +1,7 @@
 package prefinery
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -34,7 +35,8 @@ const replacedKey = "prefinery.replaced"
 
 // guardSave runs just before scs saves the request's session (see above).
 // It runs once per request, and only for sessions that would be saved
-// signed in under a token this request did not renew.
+// signed in under a token this request did not renew. Reading the session's
+// status is one scs call; the store is read only for a signed-in save.
 func (s *requestState) guardSave() {
 	sm := s.kit.cfg.Sessions
 	if sm == nil || s.saveGuarded.Swap(true) {
@@ -46,27 +48,29 @@ func (s *requestState) guardSave() {
 	if renewed {
 		return
 	}
+	defer func() {
+		if p := recover(); p != nil && !isNoSessionPanic(p) {
+			panic(p) // not behind LoadAndSave is reported where the identity is read
+		}
+	}()
 	ctx := s.Context
-	_ = withSession(func() error {
-		if sm.Status(ctx) != scs.Modified || sm.GetString(ctx, s.kit.cfg.SessionKey) == "" {
-			return nil
-		}
-		token := sm.Token(ctx)
-		if token == "" {
-			return nil
-		}
-		b, found, err := findInStore(ctx, sm, token)
-		if err != nil || !found {
-			return nil // the store's failure shows in scs's own save, next
-		}
-		if _, values, err := sm.Codec.Decode(b); err != nil || values[replacedKey] == nil {
-			return nil
-		}
-		sm.Remove(ctx, s.kit.cfg.SessionKey)
-		sm.Put(ctx, replacedKey, true)
-		s.kit.cfg.Logger.Info("prefinery: a request that started before a logout tried to save the logged-out session; saved it signed out")
-		return nil
-	})
+	if sm.Status(ctx) != scs.Modified || sm.GetString(ctx, s.kit.cfg.SessionKey) == "" {
+		return
+	}
+	token := sm.Token(ctx)
+	if token == "" {
+		return
+	}
+	b, found, err := findInStore(ctx, sm, token)
+	if err != nil || !found || !bytes.Contains(b, []byte(replacedKey)) {
+		return // the store's failure shows in scs's own save, next; most sessions hold no record's key
+	}
+	if _, values, err := sm.Codec.Decode(b); err != nil || values[replacedKey] == nil {
+		return
+	}
+	sm.Remove(ctx, s.kit.cfg.SessionKey)
+	sm.Put(ctx, replacedKey, true)
+	s.kit.cfg.Logger.Info("prefinery: a request that started before a logout tried to save the logged-out session; saved it signed out")
 }
 
 // storeKey is token as scs keys it in the store: hashed when the manager

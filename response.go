@@ -47,7 +47,7 @@ func (s *requestState) writeHeaderCheck() {
 		s.nonce = newNonce()
 	}
 	nonce, renderedNoNonce := s.nonce, s.renderedNoNonce
-	protect := s.read || s.identifier != "" && page
+	protect := s.read.Load() || s.identifier != "" && page
 	s.protected = protect
 	s.headerSent.Store(true)
 	s.mu.Unlock()

@@ -19,14 +19,19 @@ const scsNoSessionPanic = "scs: no session data in context"
 func withSession(fn func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			if s, ok := p.(string); ok && strings.HasPrefix(s, scsNoSessionPanic) {
-				err = ErrNoSession
-				return
+			if !isNoSessionPanic(p) {
+				panic(p)
 			}
-			panic(p)
+			err = ErrNoSession
 		}
 	}()
 	return fn()
+}
+
+// isNoSessionPanic reports whether p is scs's "no session data" panic.
+func isNoSessionPanic(p any) bool {
+	s, ok := p.(string)
+	return ok && strings.HasPrefix(s, scsNoSessionPanic)
 }
 
 // sessionIdentifier reads the identifier under the Kit's session key. A

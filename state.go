@@ -31,7 +31,7 @@ type requestState struct {
 	version    int    // bumped by Login and Logout: a first read of an older identifier is dropped
 	signed     bool   // the first read of identifier is done: signature holds it
 	signature  string // identifier's signature; "" when firstRead refused it
-	read       bool   // an identity was handed out during this request
+	read       atomic.Bool // an identity was handed out during this request (set under mu)
 	protected  bool   // the header went out with the protections
 	nonce      string // the page's CSP nonce, made on first use (without Config.Nonce)
 
@@ -103,10 +103,10 @@ func (s *requestState) identity() (Identity, bool, error) {
 // noteRead records that the identity was handed out (s.mu held), and says
 // once per Kit when that happened after an unprotected header went out.
 func (s *requestState) noteRead() {
-	if s.read {
+	if s.read.Load() {
 		return
 	}
-	s.read = true
+	s.read.Store(true)
 	if s.headerSent.Load() && !s.protected {
 		s.kit.diag.report(readAfterHeader)
 	}
@@ -157,10 +157,7 @@ func (s *requestState) renderNonce() string {
 // to a writer captured outside the middleware, as gin's is by a c.Next()
 // that keeps it) left without the kit's protections.
 func (s *requestState) checkBypass() {
-	s.mu.Lock()
-	bypassed := s.read && !s.headerSent.Load()
-	s.mu.Unlock()
-	if bypassed {
+	if s.read.Load() && !s.headerSent.Load() {
 		s.kit.diag.report(writerBypassed)
 	}
 }
