@@ -26,14 +26,14 @@ type requestState struct {
 	saveGuarded atomic.Bool // guardSave ran (scs saves the session next)
 
 	mu         sync.Mutex
-	identifier string // "" when signed out; changed by Login and Logout
-	lookupErr  error  // why the identifier could not be looked up, if it could not
-	version    int    // bumped by Login and Logout: a first read of an older identifier is dropped
-	signed     bool   // the first read of identifier is done: signature holds it
-	signature  string // identifier's signature; "" when firstRead refused it
+	identifier string      // "" when signed out; changed by Login and Logout
+	lookupErr  error       // why the identifier could not be looked up, if it could not
+	version    int         // bumped by Login and Logout: a first read of an older identifier is dropped
+	signed     bool        // the first read of identifier is done: signature holds it
+	signature  string      // identifier's signature; "" when firstRead refused it
 	read       atomic.Bool // an identity was handed out during this request (set under mu)
-	protected  bool   // the header went out with the protections
-	nonce      string // the page's CSP nonce, made on first use (without Config.Nonce)
+	protected  bool        // the header went out with the protections
+	nonce      string      // the page's CSP nonce, made on first use (without Config.Nonce)
 
 	renderedNoNonce bool // a kit script was rendered before the page had a CSP
 }
