@@ -39,13 +39,14 @@ const replacedKey = "prefinery.replaced"
 // status is one scs call; the store is read only for a signed-in save.
 func (s *requestState) guardSave() {
 	sm := s.kit.cfg.Sessions
-	if sm == nil || s.saveGuarded.Swap(true) {
+	if sm == nil {
 		return
 	}
 	s.mu.Lock()
-	renewed := s.version > 0 // Login or Logout replaced the token in this request
+	skip := s.saveGuarded || s.version > 0 // done already; or Login or Logout replaced the token here
+	s.saveGuarded = true
 	s.mu.Unlock()
-	if renewed {
+	if skip {
 		return
 	}
 	defer func() {

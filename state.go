@@ -21,9 +21,8 @@ type requestState struct {
 	kit *Kit
 	req *http.Request // as the middleware got it, for the lookup
 
-	looked      atomic.Bool // identifier and lookupErr are known (set under mu)
-	headerSent  atomic.Bool // the final header went out (set under mu)
-	saveGuarded atomic.Bool // guardSave ran (scs saves the session next)
+	looked     atomic.Bool // identifier and lookupErr are known (set under mu)
+	headerSent atomic.Bool // the final header went out (set under mu)
 
 	mu         sync.Mutex
 	identifier string      // "" when signed out; changed by Login and Logout
@@ -36,6 +35,7 @@ type requestState struct {
 	nonce      string      // the page's CSP nonce, made on first use (without Config.Nonce)
 
 	renderedNoNonce bool // a kit script was rendered before the page had a CSP
+	saveGuarded     bool // guardSave ran (scs saves the session next)
 }
 
 // identityKey is the context key of a Kit's identity. It holds the Kit, so two
