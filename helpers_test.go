@@ -1,7 +1,6 @@
 package prefinery
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -10,13 +9,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/justinas/alice"
 	"github.com/prefinerykit/prefinery/internal/secret"
+	"github.com/prefinerykit/prefinery/internal/testlog"
 	"github.com/stretchr/testify/require"
 )
 
@@ -38,29 +37,11 @@ func mustSecret(s string) Secret {
 	return secret
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is the tests' log sink.
+type syncBuffer = testlog.Buffer
 
 // testLogger returns a JSON slog logger writing into a buffer.
-func testLogger() (*slog.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
-	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
-}
+func testLogger() (*slog.Logger, *syncBuffer) { return testlog.New() }
 
 // testApp is a small app wired as the README says: scs LoadAndSave, then the
 // kit's middleware, on a stdlib mux, served over a real loopback server.

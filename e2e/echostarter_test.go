@@ -1,13 +1,10 @@
 package e2e
 
 import (
-	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	echostarter "github.com/prefinerykit/prefinery/examples/echostarter/app"
 	"github.com/stretchr/testify/assert"
@@ -28,21 +25,7 @@ func TestBrowserEchoStarter(t *testing.T) {
 	defer srv.Close()
 	ctx := h.newUser()
 	interceptWidget(t, ctx)
-	clearSiteData := make(chan string, 1)
-	require.NoError(t, chromedp.Listen(ctx, func(ev any) {
-		if e, ok := ev.(*network.EventResponseReceivedExtraInfo); ok && e.StatusCode == http.StatusSeeOther {
-			for name, value := range e.Headers {
-				if v, _ := value.(string); strings.EqualFold(name, "Clear-Site-Data") {
-					select {
-					case clearSiteData <- v:
-					default:
-					}
-				}
-			}
-		}
-	}))
-	_, err = chromedp.Call(ctx, network.Enable, network.EnableParams{})
-	require.NoError(t, err)
+	clearSiteData := redirectHeader(t, ctx, "Clear-Site-Data")
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/"),
 		chromedp.WaitVisible(chromedp.ID("email")),

@@ -58,6 +58,31 @@ func interceptWidget(t *testing.T, ctx context.Context) {
 	require.NoError(t, err)
 }
 
+// redirectHeader reports the named header of the next 303 the page gets,
+// from the raw headers the network stack received (the higher-level events
+// leave Clear-Site-Data out).
+func redirectHeader(t *testing.T, ctx context.Context, name string) <-chan string {
+	t.Helper()
+	got := make(chan string, 1)
+	require.NoError(t, chromedp.Listen(ctx, func(ev any) {
+		e, ok := ev.(*network.EventResponseReceivedExtraInfo)
+		if !ok || e.StatusCode != http.StatusSeeOther {
+			return
+		}
+		for header, value := range e.Headers {
+			if v, _ := value.(string); strings.EqualFold(header, name) {
+				select {
+				case got <- v:
+				default:
+				}
+			}
+		}
+	}))
+	_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{})
+	require.NoError(t, err)
+	return got
+}
+
 // withoutMerge serves the app through a proxy that puts back the policy the
 // app's secureHeaders sent, as if the kit had not merged into it.
 func withoutMerge(t *testing.T, app http.Handler) *httptest.Server {
@@ -138,24 +163,7 @@ func TestBrowserLetsGoApp(t *testing.T) {
 		assert.Equal(t, "ran", mainJS, "the app's own script still runs")
 		assert.Empty(t, h.violations(ctx))
 
-		clearSiteData := make(chan string, 1)
-		// The raw headers of the logout's redirect, as the network stack got them.
-		require.NoError(t, chromedp.Listen(ctx, func(ev any) {
-			e, ok := ev.(*network.EventResponseReceivedExtraInfo)
-			if !ok || e.StatusCode != http.StatusSeeOther {
-				return
-			}
-			for name, value := range e.Headers {
-				if v, _ := value.(string); strings.EqualFold(name, "Clear-Site-Data") {
-					select {
-					case clearSiteData <- v:
-					default:
-					}
-				}
-			}
-		}))
-		_, err = chromedp.Call(ctx, network.Enable, network.EnableParams{})
-		require.NoError(t, err)
+		clearSiteData := redirectHeader(t, ctx, "Clear-Site-Data")
 		require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-link"))))
 		select {
 		case v := <-clearSiteData:

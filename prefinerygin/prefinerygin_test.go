@@ -1,41 +1,26 @@
 package prefinerygin_test
 
 import (
-	"bytes"
 	"html/template"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/gin-gonic/gin"
 	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/internal/testlog"
 	"github.com/prefinerykit/prefinery/prefinerygin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 const page = `<!doctype html><html><head>{{prefineryEmbed .Request}}</head><body>{{.Title}}</body></html>`
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // naive is the adapter most gin users write first: it runs the middleware
 // and carries its request on, but keeps gin's writer.
@@ -50,15 +35,15 @@ func naive(mw func(http.Handler) http.Handler) gin.HandlerFunc {
 
 // app is a gin app as the README wires it, with the app's own CSP and a
 // handler that asks for caching; adapt says how net/http middleware goes in.
-func app(t *testing.T, adapt func(func(http.Handler) http.Handler) gin.HandlerFunc) (*httptest.Server, *syncBuffer) {
+func app(t *testing.T, adapt func(func(http.Handler) http.Handler) gin.HandlerFunc) (*httptest.Server, *testlog.Buffer) {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
-	logs := &syncBuffer{}
+	logger, logs := testlog.New()
 	secret, err := prefinery.NewSecret("gin-module-test-secret-0123456789")
 	require.NoError(t, err)
 	sessions := scs.New()
 	kit, err := prefinery.New(prefinery.Config{Secret: secret, Sessions: sessions, ProjectKey: "ab12cd34",
-		Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+		Logger: logger})
 	require.NoError(t, err)
 	r := gin.New()
 	r.Use(func(c *gin.Context) { c.Header("Content-Security-Policy", "default-src 'self'"); c.Next() })

@@ -24,6 +24,7 @@ import (
 
 	"github.com/prefinerykit/prefinery"
 	"github.com/prefinerykit/prefinery/internal/secret"
+	"github.com/prefinerykit/prefinery/internal/testlog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -341,29 +342,11 @@ func mustSecret(s string) prefinery.Secret {
 	return secret
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is the tests' log sink.
+type syncBuffer = testlog.Buffer
 
 // testLogger returns a JSON slog logger writing into a buffer.
-func testLogger() (*slog.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
-	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
-}
+func testLogger() (*slog.Logger, *syncBuffer) { return testlog.New() }
 
 // TestSignVerifies: Sign writes the header Prefinery sends (the textbook
 // HMAC), and Verify accepts it.
