@@ -282,7 +282,7 @@ func TestUserFromTheFrameworksAuth(t *testing.T) {
 	kit, err := New(Config{Secret: testSecret, ProjectKey: "ab12cd34"})
 	require.NoError(t, err)
 	tmpl := template.Must(template.New("p").Funcs(kit.FuncMap()).Parse(`{{prefineryAuthenticate .}}`))
-	type frameworkUser struct{ email string }
+	type frameworkUser struct{}
 	auth := func(next http.Handler) http.Handler { // the app's own auth middleware, as Echo or gin keep it
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if u, ok := r.Context().Value(frameworkUser{}).(string); ok {
