@@ -53,8 +53,8 @@ func loaderOrigin(loaderURL string) string {
 // which would let any same-origin script (an upload) run. A Host that is not
 // a plain host[:port] gets no source: the loader still runs by its nonce.
 func (k *Kit) loaderSource(r *http.Request) string {
-	if origin := loaderOrigin(k.cfg.WidgetURL); origin != "" || k.cfg.WidgetURL == "" {
-		return origin
+	if k.origin != "" || k.cfg.WidgetURL == "" {
+		return k.origin
 	}
 	if !isPlainHost(r.Host) {
 		return ""

@@ -15,6 +15,7 @@ type Kit struct {
 	secret   atomic.Pointer[Secret] // swapped whole by Rotate
 	snippets *skeletonSet           // the snippets, compiled for cfg.WidgetURL
 	csp      *csp.Merger            // adds the kit's sources to pages' policies (used without Config.Nonce)
+	origin   string                 // the loader's CSP source when its URL is absolute (derived once)
 	diag     diagnostics            // wiring messages, each logged once
 }
 
@@ -31,6 +32,7 @@ func New(cfg Config) (*Kit, error) {
 	}
 	k := &Kit{cfg: cfg, snippets: snippets, diag: diagnostics{log: cfg.Logger}}
 	k.csp = csp.NewMerger(cfg.WidgetSources)
+	k.origin = loaderOrigin(cfg.WidgetURL)
 	secret := cfg.Secret
 	k.cfg.Secret = Secret{} // the current secret lives in k.secret alone
 	k.secret.Store(&secret)
