@@ -33,7 +33,7 @@ var diagnosticMessages = [diagnosticCount]struct {
 		"no scs session in the request context; every request looks signed out",
 		"Put kit.Middleware inside sessions.LoadAndSave (the session must be loaded before the kit reads it)"},
 	notThroughKit: {slog.LevelError,
-		"a template function or the identity endpoint ran on a request that did not pass through kit.Middleware, so it looks signed out",
+		"a template function, the identity endpoint, or Login or Logout without Config.Sessions ran on a request that did not pass through kit.Middleware, so it looks signed out (or the change is lost)",
 		"wrap the routes: sessions.LoadAndSave(kit.Middleware(mux)), or alice.New(sessions.LoadAndSave, kit.Middleware)"},
 	sessionValueNotText: {slog.LevelError,
 		"the session key holds a value that is not the user's identifier as a string, so every user looks signed out to Prefinery",

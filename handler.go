@@ -39,7 +39,6 @@ func (k *Kit) serveIdentity(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, r, http.StatusForbidden, "cross-site request refused")
 		return
 	}
-	k.checkWired(r)
 	id, ok, err := k.requestIdentity(r)
 	switch {
 	case errors.Is(err, ErrNoSession):

@@ -156,14 +156,23 @@ func (k *Kit) Identity(ctx context.Context) (id Identity, ok bool) {
 	if ctx == nil {
 		return Identity{}, false
 	}
+	id, ok, _, _ = k.attachedIdentity(ctx)
+	return id, ok
+}
+
+// attachedIdentity is the identity this Kit attached to ctx (its request
+// state's, or one planted with WithIdentity): the one place that reads the
+// Kit's context key. attached is false when ctx carries neither; err is why
+// the request state could not read it.
+func (k *Kit) attachedIdentity(ctx context.Context) (id Identity, ok, attached bool, err error) {
 	switch v := ctx.Value(identityKey{k}).(type) {
 	case *requestState:
-		id, ok, _ := v.identity()
-		return id, ok
+		id, ok, err = v.identity()
+		return id, ok, true, err
 	case plantedIdentity:
-		return v.id, true
+		return v.id, true, true, nil
 	}
-	return Identity{}, false
+	return Identity{}, false, false, nil
 }
 
 // WithIdentity returns a copy of ctx carrying id as this Kit's signed-in
@@ -189,8 +198,11 @@ func (k *Kit) templateIdentity(r *http.Request) (Identity, bool) {
 	if r == nil {
 		return Identity{}, false
 	}
-	k.checkWired(r)
-	return k.Identity(r.Context())
+	id, ok, attached, _ := k.attachedIdentity(r.Context())
+	if !attached {
+		k.diag.report(notThroughKit)
+	}
+	return id, ok
 }
 
 // requestIdentity is the identity endpoint's: the request state's identity
@@ -198,24 +210,14 @@ func (k *Kit) templateIdentity(r *http.Request) (Identity, bool) {
 // the endpoint mounted without the middleware). err is why it could not be
 // read.
 func (k *Kit) requestIdentity(r *http.Request) (Identity, bool, error) {
-	switch v := r.Context().Value(identityKey{k}).(type) {
-	case *requestState:
-		return v.identity()
-	case plantedIdentity:
-		return v.id, true, nil
+	if id, ok, attached, err := k.attachedIdentity(r.Context()); attached {
+		return id, ok, err
 	}
+	k.diag.report(notThroughKit)
 	identifier, err := k.signedInIdentifier(r)
 	if err != nil || identifier == "" {
 		return Identity{}, false, err
 	}
 	id, ok := k.firstRead(identifier)
 	return id, ok, nil
-}
-
-// checkWired reports, once per Kit, a request that did not pass through
-// Kit.Middleware (nor carries an identity from WithIdentity).
-func (k *Kit) checkWired(r *http.Request) {
-	if r.Context().Value(identityKey{k}) == nil {
-		k.diag.report(notThroughKit)
-	}
 }

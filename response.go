@@ -30,9 +30,7 @@ func (s *requestState) writeHeaderCheck() {
 	}
 	s.guardSave() // scs saves the session as the header goes out
 	h := s.Header()
-	if len(h["Vary"]) > 1 {
-		dedupeVary(h)
-	}
+	respond.DedupeVary(h)
 	page := mayRenderIdentity(h.Get("Content-Type"))
 	amend := page && s.kit.cfg.Nonce == nil && csp.Has(h)
 	if page {
@@ -69,20 +67,6 @@ func (s *requestState) writeHeaderCheck() {
 	for _, name := range unsafeOnSignedResponses {
 		delete(h, name)
 	}
-}
-
-// dedupeVary lists each Vary field once (scs and nosurf both add Cookie),
-// in the order first given.
-func dedupeVary(h http.Header) {
-	var fields []string
-	for _, v := range h["Vary"] {
-		for f := range strings.SplitSeq(v, ",") {
-			if f = strings.TrimSpace(f); f != "" && !slices.ContainsFunc(fields, func(x string) bool { return strings.EqualFold(x, f) }) {
-				fields = append(fields, f)
-			}
-		}
-	}
-	h["Vary"] = []string{strings.Join(fields, ", ")}
 }
 
 // cdnCacheHeaders are the headers by which a CDN may be told to cache what

@@ -34,6 +34,20 @@ func AdoptionLines(t *testing.T, before, after string) (int, []string) {
 	return len(changed), changed
 }
 
+// AdoptionWithin logs what adopting the kit changed (AdoptionLines) and
+// fails the test when it is more than budget lines.
+func AdoptionWithin(t *testing.T, before, after string, budget int) {
+	t.Helper()
+	total, lines := AdoptionLines(t, before, after)
+	for _, l := range lines {
+		t.Logf("+ %s", l)
+	}
+	t.Logf("adopting the kit changed %d Go lines (budget %d)", total, budget)
+	if total > budget {
+		t.Errorf("adopting the kit changed %d Go lines, over the budget of %d", total, budget)
+	}
+}
+
 // codeLines returns a Go file's code lines, normalized (see AdoptionLines);
 // none for a file before does not have.
 func codeLines(t *testing.T, path string) []string {

@@ -5,6 +5,7 @@ package respond
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -50,12 +51,34 @@ func Error(w http.ResponseWriter, r *http.Request, status int, message string) {
 
 // VaryCookie reports whether h's Vary already lists Cookie (scs adds it).
 func VaryCookie(h http.Header) bool {
+	return slices.ContainsFunc(varyFields(h), func(f string) bool { return strings.EqualFold(f, "Cookie") })
+}
+
+// DedupeVary lists each of h's Vary fields once, in one value, in the order
+// first given (scs and nosurf both add Cookie). A header with at most one
+// Vary value is left as it is.
+func DedupeVary(h http.Header) {
+	if len(h["Vary"]) < 2 {
+		return
+	}
+	var fields []string
+	for _, f := range varyFields(h) {
+		if !slices.ContainsFunc(fields, func(x string) bool { return strings.EqualFold(x, f) }) {
+			fields = append(fields, f)
+		}
+	}
+	h["Vary"] = []string{strings.Join(fields, ", ")}
+}
+
+// varyFields splits every Vary value of h into its fields.
+func varyFields(h http.Header) []string {
+	var fields []string
 	for _, v := range h["Vary"] {
-		for part := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(part), "Cookie") {
-				return true
+		for f := range strings.SplitSeq(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				fields = append(fields, f)
 			}
 		}
 	}
-	return false
+	return fields
 }
