@@ -160,13 +160,13 @@ func (k *Kit) Identity(ctx context.Context) (id Identity, ok bool) {
 	return id, ok
 }
 
-// attachedIdentity is the identity this Kit attached to ctx (its request
-// state's, or one planted with WithIdentity): the one place that reads the
+// attachedIdentity is the identity this Kit attached to ctx (its identity
+// cell's, or one planted with WithIdentity): the one place that reads the
 // Kit's context key. attached is false when ctx carries neither; err is why
-// the request state could not read it.
+// the cell could not look it up.
 func (k *Kit) attachedIdentity(ctx context.Context) (id Identity, ok, attached bool, err error) {
 	switch v := ctx.Value(identityKey{k}).(type) {
-	case *requestState:
+	case *identityCell:
 		id, ok, err = v.identity()
 		return id, ok, true, err
 	case plantedIdentity:
@@ -203,21 +203,4 @@ func (k *Kit) templateIdentity(r *http.Request) (Identity, bool) {
 		k.diag.report(notThroughKit)
 	}
 	return id, ok
-}
-
-// requestIdentity is the identity endpoint's: the request state's identity
-// behind the middleware, a planted one, or else a first read done here (for
-// the endpoint mounted without the middleware). err is why it could not be
-// read.
-func (k *Kit) requestIdentity(r *http.Request) (Identity, bool, error) {
-	if id, ok, attached, err := k.attachedIdentity(r.Context()); attached {
-		return id, ok, err
-	}
-	k.diag.report(notThroughKit)
-	identifier, err := k.signedInIdentifier(r)
-	if err != nil || identifier == "" {
-		return Identity{}, false, err
-	}
-	id, ok := k.firstRead(identifier)
-	return id, ok, nil
 }

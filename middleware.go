@@ -1,7 +1,7 @@
 package prefinery
 
 import (
-	"log/slog"
+	"context"
 	"net/http"
 )
 
@@ -25,52 +25,15 @@ func (k *Kit) Middleware(next http.Handler) http.Handler {
 		next = k.insertSnippet(next)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := &requestState{Context: r.Context(), ResponseWriter: w, kit: k, req: r}
-		r = r.WithContext(s)
-		if isConditional(r.Header) && s.signedIn() {
+		cell := &identityCell{kit: k, req: r, header: w.Header()}
+		guard := &guardWriter{ResponseWriter: w, cell: cell}
+		r = r.WithContext(context.WithValue(r.Context(), identityKey{k}, cell))
+		if isConditional(r.Header) && cell.signedIn() {
 			dropRevalidation(r)
 		}
-		next.ServeHTTP(s, r)
-		s.guardSave() // scs saves the session now if the handler wrote nothing
-		s.checkBypass()
+		next.ServeHTTP(guard, r)
+		guard.finish()
 	})
-}
-
-// signedInIdentifier returns the signed-in user's identifier as the session
-// (or Config.User) holds it, "" when nobody is signed in, and an error
-// wrapping ErrNoSession when the kit is not behind LoadAndSave. It is not
-// validated yet: firstRead does that.
-func (k *Kit) signedInIdentifier(r *http.Request) (string, error) {
-	if k.cfg.Sessions == nil && k.cfg.User == nil {
-		return "", nil // the app names the user with Login, request by request
-	}
-	if k.cfg.User != nil {
-		v, ok := k.cfg.User(r)
-		if !ok {
-			return "", nil
-		}
-		return v, nil
-	}
-	v, err := k.sessionIdentifier(r.Context())
-	if err != nil {
-		k.diag.report(noSession)
-	}
-	return v, err
-}
-
-// firstRead turns a signed-in user's identifier into the Identity the kit
-// hands out, and is the one place that does: it validates the identifier
-// (one the kit cannot emit faithfully is logged, without its value, and
-// treated as signed out) and signs it with the current secret. A logged-out
-// session needs no check here: Logout renewed its token, and the session
-// store's guard keeps a request in flight from saving it again (replaced.go).
-func (k *Kit) firstRead(identifier string) (Identity, bool) {
-	if problem := identifierProblem(identifier, k.cfg.MaxIdentifierLength); problem != "" {
-		k.cfg.Logger.Warn("prefinery: identifier refused; the user is treated as signed out for Prefinery",
-			slog.String("kind", string(k.cfg.Kind)), slog.String("reason", problem))
-		return Identity{}, false
-	}
-	return Identity{Kind: k.cfg.Kind, Identifier: identifier, Signature: k.Sign(identifier)}, true
 }
 
 // isConditional reports whether h asks for revalidation (If-None-Match or

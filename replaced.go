@@ -33,20 +33,16 @@ import (
 // replacedKey marks a replaced-session record.
 const replacedKey = "prefinery.replaced"
 
-// guardSave runs just before scs saves the request's session (see above).
-// It runs once per request, and only for sessions that would be saved
-// signed in under a token this request did not renew. Reading the session's
-// status is one scs call; the store is read only for a signed-in save.
-func (s *requestState) guardSave() {
-	sm := s.kit.cfg.Sessions
-	if sm == nil {
-		return
-	}
-	s.mu.Lock()
-	skip := s.saveGuarded || s.version > 0 // done already; or Login or Logout replaced the token here
-	s.saveGuarded = true
-	s.mu.Unlock()
-	if skip {
+// guardSave runs just before scs saves the request's session (see above),
+// once per request: replaced says Login or Logout renewed the token in this
+// request, which needs no check. Reading the session's status is one scs
+// call; the store is read only for a signed-in save. The record is found by
+// decoding what the store holds with the manager's Codec, whatever it does
+// to the bytes (compression, encryption); only for scs's own GobCodec, which
+// writes keys as they are, does a byte search skip the decode.
+func (k *Kit) guardSave(ctx context.Context, replaced bool) {
+	sm := k.cfg.Sessions
+	if sm == nil || replaced {
 		return
 	}
 	defer func() {
@@ -54,8 +50,7 @@ func (s *requestState) guardSave() {
 			panic(p) // not behind LoadAndSave is reported where the identity is read
 		}
 	}()
-	ctx := s.Context
-	if sm.Status(ctx) != scs.Modified || sm.GetString(ctx, s.kit.cfg.SessionKey) == "" {
+	if sm.Status(ctx) != scs.Modified || sm.GetString(ctx, k.cfg.SessionKey) == "" {
 		return
 	}
 	token := sm.Token(ctx)
@@ -63,15 +58,18 @@ func (s *requestState) guardSave() {
 		return
 	}
 	b, found, err := findInStore(ctx, sm, token)
-	if err != nil || !found || !bytes.Contains(b, []byte(replacedKey)) {
-		return // the store's failure shows in scs's own save, next; most sessions hold no record's key
+	if err != nil || !found {
+		return // the store's failure shows in scs's own save, next
+	}
+	if _, plain := sm.Codec.(scs.GobCodec); plain && !bytes.Contains(b, []byte(replacedKey)) {
+		return // gob writes map keys as they are: most sessions hold no record's key
 	}
 	if _, values, err := sm.Codec.Decode(b); err != nil || values[replacedKey] == nil {
 		return
 	}
-	sm.Remove(ctx, s.kit.cfg.SessionKey)
+	sm.Remove(ctx, k.cfg.SessionKey)
 	sm.Put(ctx, replacedKey, true)
-	s.kit.cfg.Logger.Info("prefinery: a request that started before a logout tried to save the logged-out session; saved it signed out")
+	k.cfg.Logger.Info("prefinery: a request that started before a logout tried to save the logged-out session; saved it signed out")
 }
 
 // storeKey is token as scs keys it in the store: hashed when the manager

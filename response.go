@@ -20,52 +20,80 @@ import (
 // them.
 var unsafeOnSignedResponses = slices.Concat([]string{"Etag", "Last-Modified"}, cdnCacheHeaders, respond.CORSHeaders)
 
-// writeHeaderCheck runs once, as the final header is about to go out: a
-// response that carried the identity, or a signed-in user's page (which may
-// render it later), gets the protections; a page under a CSP gets the nonce
-// added to it.
-func (s *requestState) writeHeaderCheck() {
-	if s.headerSent.Load() {
+// guardWriter is the response writer of a request through the middleware:
+// when the final header is about to go out, it runs the save check and
+// applies what a signed response must carry (see writeHeaderOnce). It is
+// used by one handler at a time, as any ResponseWriter.
+type guardWriter struct {
+	http.ResponseWriter
+	cell        *identityCell
+	wroteHeader bool // the final header went out (or the connection was hijacked)
+	protected   bool // it went out with the protections of a signed response
+}
+
+// writeHeaderOnce runs once, as the final header is about to go out: scs
+// saves the session next, so the save check runs first; a response that
+// carried the identity, or a signed-in user's page (which may render it
+// later), gets the protections; a page under a CSP gets the nonce added to
+// it.
+func (w *guardWriter) writeHeaderOnce() {
+	if w.wroteHeader {
 		return
 	}
-	s.guardSave() // scs saves the session as the header goes out
-	h := s.Header()
+	w.wroteHeader = true
+	c, k := w.cell, w.cell.kit
+	k.guardSave(c.req.Context(), c.wasReplaced())
+	h := w.Header()
 	respond.DedupeVary(h)
 	page := mayRenderIdentity(h.Get("Content-Type"))
-	amend := page && s.kit.cfg.Nonce == nil && csp.Has(h)
+	amend := page && k.cfg.Nonce == nil && csp.Has(h)
 	if page {
-		s.lookUp() // a signed-in user's page is protected even before a read
+		c.lookUp() // a signed-in user's page is protected even before a read
 	}
-	s.mu.Lock()
-	if s.headerSent.Load() {
-		s.mu.Unlock()
-		return
+	c.mu.Lock()
+	if amend && c.nonce == "" {
+		c.nonce = newNonce()
 	}
-	if amend && s.nonce == "" {
-		s.nonce = newNonce()
-	}
-	nonce, renderedNoNonce := s.nonce, s.renderedNoNonce
-	protect := s.read.Load() || s.identifier != "" && page
-	s.protected = protect
-	s.headerSent.Store(true)
-	s.mu.Unlock()
+	nonce, bareScript := c.nonce, c.bareScript
+	w.protected = c.read || c.identifier != "" && page
+	c.mu.Unlock()
 	if amend {
-		s.kit.csp.Amend(h, nonce, s.kit.loaderSource(s.req))
-		if renderedNoNonce {
-			s.kit.diag.report(cspAfterScripts)
+		k.csp.Amend(h, nonce, k.loaderSource(c.req))
+		if bareScript {
+			k.diag.report(cspAfterScripts)
 		}
 	}
-	if !protect {
+	if !w.protected {
 		if nonce != "" {
 			keepFromSharedCaches(h)
 		}
 		return
 	}
-	h["Cache-Control"] = []string{s.kit.cfg.CacheControl} // a fresh slice per response
+	h["Cache-Control"] = []string{k.cfg.CacheControl} // a fresh slice per response
 	h["Pragma"] = []string{"no-cache"}
 	h["Expires"] = []string{"0"}
 	for _, name := range unsafeOnSignedResponses {
 		delete(h, name)
+	}
+}
+
+// finish runs when the handler returned: the save check if no header went
+// out (scs saves the session now), and the report of an identity that was
+// read but did not leave under the protections: read after an unprotected
+// header, or written to a writer captured outside the middleware (as gin's
+// is by a c.Next() that keeps it).
+func (w *guardWriter) finish() {
+	c := w.cell
+	if !w.wroteHeader {
+		c.kit.guardSave(c.req.Context(), c.wasReplaced())
+	}
+	if w.protected || !c.wasRead() {
+		return
+	}
+	if w.wroteHeader {
+		c.kit.diag.report(readAfterHeader)
+	} else {
+		c.kit.diag.report(writerBypassed)
 	}
 }
 
@@ -96,35 +124,36 @@ func mayRenderIdentity(contentType string) bool {
 	return mediaType == "" || strings.EqualFold(mediaType, "text/html") || strings.EqualFold(mediaType, "application/xhtml+xml")
 }
 
-func (s *requestState) WriteHeader(code int) {
+func (w *guardWriter) WriteHeader(code int) {
 	if code >= 200 { // 1xx responses (103 Early Hints) are not final
-		s.writeHeaderCheck()
+		w.writeHeaderOnce()
 	}
-	s.ResponseWriter.WriteHeader(code)
+	w.ResponseWriter.WriteHeader(code)
 }
 
-func (s *requestState) Write(b []byte) (int, error) {
-	s.writeHeaderCheck()
-	return s.ResponseWriter.Write(b)
+func (w *guardWriter) Write(b []byte) (int, error) {
+	w.writeHeaderOnce()
+	return w.ResponseWriter.Write(b)
 }
 
 // FlushError flushes the underlying writer (http.ResponseController uses it).
-func (s *requestState) FlushError() error {
-	s.writeHeaderCheck()
-	return http.NewResponseController(s.ResponseWriter).Flush()
+func (w *guardWriter) FlushError() error {
+	w.writeHeaderOnce()
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 // Flush is http.Flusher, for handlers that assert it directly.
-func (s *requestState) Flush() { _ = s.FlushError() }
+func (w *guardWriter) Flush() { _ = w.FlushError() }
 
 // Hijack is http.Hijacker, for handlers that assert it directly. The
 // connection is the handler's from then on: no header of the kit's goes out.
-func (s *requestState) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	s.mu.Lock()
-	s.headerSent.Store(true)
-	s.mu.Unlock()
-	return http.NewResponseController(s.ResponseWriter).Hijack()
+func (w *guardWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.wroteHeader {
+		w.cell.kit.guardSave(w.cell.req.Context(), w.cell.wasReplaced())
+		w.wroteHeader = true
+	}
+	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
-func (s *requestState) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+func (w *guardWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -2,6 +2,7 @@ package prefinery
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -69,7 +70,7 @@ func TestSignedResponseHeaders(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			kit := userKit(t, tt.user)
-			srv := httptest.NewServer(kit.Middleware(tt.handler)) // a real server: 1xx are not final there
+			srv := httptest.NewServer(kit.Middleware(withKitOf(kit, tt.handler))) // a real server: 1xx are not final there
 			defer srv.Close()
 			res, err := http.Get(srv.URL)
 			require.NoError(t, err)
@@ -91,13 +92,20 @@ func TestSignedResponseHeaders(t *testing.T) {
 	}
 }
 
-// kitOf finds the Kit that signed r in, for handlers shared between Kits.
+// kitOf finds the Kit that signed r in, for handlers shared between Kits
+// (withKitOf puts it in the context).
 func kitOf(r *http.Request) *Kit {
-	s, _ := r.Context().(*requestState)
-	if s == nil {
-		return nil
-	}
-	return s.kit
+	k, _ := r.Context().Value(testKitKey{}).(*Kit)
+	return k
+}
+
+type testKitKey struct{}
+
+// withKitOf makes kit reachable by kitOf from the requests h serves.
+func withKitOf(kit *Kit, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), testKitKey{}, kit)))
+	})
 }
 
 // userKit is a Kit whose signed-in user is user ("" for nobody).

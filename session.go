@@ -68,14 +68,11 @@ func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
 // Config.User, outside kit.Middleware), or the session store's error; on
 // error nothing changes.
 func (k *Kit) Login(ctx context.Context, identifier string) error {
-	if k.cfg.Sessions == nil {
-		if problem := identifierProblem(identifier, k.cfg.MaxIdentifierLength); problem != "" {
-			return identifierError(problem)
-		}
-		return k.setOwnUser(ctx, "Login", identifier)
-	}
 	if problem := identifierProblem(identifier, k.cfg.MaxIdentifierLength); problem != "" {
 		return identifierError(problem)
+	}
+	if k.cfg.Sessions == nil {
+		return k.setOwnUser(ctx, "Login", identifier)
 	}
 	if err := k.checkOrder(ctx, "Login"); err != nil {
 		return err
@@ -114,9 +111,7 @@ func (k *Kit) Logout(ctx context.Context) error {
 			}
 		}
 		k.cfg.Sessions.Remove(ctx, k.cfg.SessionKey)
-		if s := k.setRequestIdentifier(ctx, ""); s != nil && !k.cfg.KeepCacheOnLogout && !s.headerSent.Load() {
-			s.Header().Set("Clear-Site-Data", `"cache"`)
-		}
+		k.setRequestIdentifier(ctx, "")
 		return nil
 	})
 }
@@ -124,40 +119,41 @@ func (k *Kit) Logout(ctx context.Context) error {
 // setOwnUser is Login and Logout for a Kit without Sessions: they change
 // the request's identity (and Logout's response) and store nothing.
 func (k *Kit) setOwnUser(ctx context.Context, op, identifier string) error {
-	s := k.stateOf(ctx)
-	if s == nil {
+	if k.cellOf(ctx) == nil {
 		k.diag.report(notThroughKit) // logged too: an app may not check this error
 		return fmt.Errorf("%w: %s without Config.Sessions acts on the request: call it inside kit.Middleware", ErrNoSession, op)
 	}
-	s.setIdentifier(identifier)
-	if identifier == "" && !k.cfg.KeepCacheOnLogout && !s.headerSent.Load() {
-		s.Header().Set("Clear-Site-Data", `"cache"`)
-	}
+	k.setRequestIdentifier(ctx, identifier)
 	return nil
 }
 
 // checkOrder returns an error when the kit's middleware runs outside
-// LoadAndSave: the request state then reads a context without the session,
+// LoadAndSave: the identity cell then reads a context without the session,
 // so a Login or Logout would not be seen by this request's identity.
 func (k *Kit) checkOrder(ctx context.Context, op string) error {
-	s := k.stateOf(ctx)
-	if s == nil {
+	c := k.cellOf(ctx)
+	if c == nil {
 		return nil
 	}
-	if err := withSession(func() error { k.cfg.Sessions.Token(s.Context); return nil }); err != nil {
+	if err := withSession(func() error { k.cfg.Sessions.Token(c.req.Context()); return nil }); err != nil {
 		return fmt.Errorf("%w: %s: kit.Middleware runs outside sessions.LoadAndSave, so this request would not see the change; chain them as sessions.LoadAndSave(kit.Middleware(mux)) or alice.New(sessions.LoadAndSave, kit.Middleware)", ErrNoSession, op)
 	}
 	return nil
 }
 
-// setRequestIdentifier makes Login or Logout apply to the rest of the request
-// whose context is ctx, and returns its response (nil outside the middleware).
-func (k *Kit) setRequestIdentifier(ctx context.Context, identifier string) *requestState {
-	s := k.stateOf(ctx)
-	if s != nil {
-		s.setIdentifier(identifier)
+// setRequestIdentifier makes Login or Logout apply to the rest of the
+// request whose context is ctx (nothing outside the middleware). Logout's
+// response carries Clear-Site-Data: "cache" unless Config.KeepCacheOnLogout
+// (once the header went out, setting it changes nothing).
+func (k *Kit) setRequestIdentifier(ctx context.Context, identifier string) {
+	c := k.cellOf(ctx)
+	if c == nil {
+		return
 	}
-	return s
+	c.set(identifier)
+	if identifier == "" && !k.cfg.KeepCacheOnLogout {
+		c.header.Set("Clear-Site-Data", `"cache"`)
+	}
 }
 
 // SessionErrorFunc is an scs ErrorFunc (assign it to SessionManager.ErrorFunc)

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/prefinerykit/prefinery/internal/csp"
 )
 
 //go:embed snippet.tmpl
@@ -164,53 +163,4 @@ func (k *Kit) signature(r *http.Request) string {
 func (k *Kit) identifierOf(r *http.Request) string {
 	id, _ := k.templateIdentity(r)
 	return id.Identifier
-}
-
-// validNonce returns Config.Nonce's answer for r when it is plausible base64
-// (standard or URL alphabet, at most 256 characters), and otherwise "" after
-// logging that it was dropped; it never renders an unvalidated nonce.
-func (k *Kit) validNonce(r *http.Request) string {
-	if r == nil {
-		return ""
-	}
-	if k.cfg.Nonce == nil { // the kit's own nonce, when the page has a CSP
-		if s := k.stateOf(r.Context()); s != nil {
-			return s.renderNonce()
-		}
-		return ""
-	}
-	n := k.cfg.Nonce(r)
-	if n == "" {
-		if s := k.stateOf(r.Context()); s != nil && csp.Has(s.Header()) {
-			k.diag.report(appNonceMissing)
-		}
-		return ""
-	}
-	if !isBase64Token(n) {
-		k.cfg.Logger.Warn("prefinery: Config.Nonce returned a value that is not base64; rendering the script without a nonce", slog.Int("length", len(n)))
-		return ""
-	}
-	return n
-}
-
-// isBase64Token reports whether s is 1 to 256 characters of base64 (either
-// alphabet), with padding only at the end.
-func isBase64Token(s string) bool {
-	if len(s) == 0 || len(s) > 256 {
-		return false
-	}
-	padding := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '=':
-			padding = true
-		case padding:
-			return false
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '+', c == '/', c == '-', c == '_':
-		default:
-			return false
-		}
-	}
-	return true
 }

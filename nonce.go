@@ -3,6 +3,8 @@ package prefinery
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"github.com/prefinerykit/prefinery/internal/csp"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,7 +13,9 @@ import (
 // The kit's scripts must run under the app's own Content-Security-Policy.
 // Without Config.Nonce, the kit gives each page a nonce of its own, puts it
 // on its scripts, and internal/csp adds it to the policy when the header goes
-// out, with the loader's source and the widget's hosts, and nothing else.
+// out (response.go), with the loader's source and the widget's hosts, and
+// nothing else. This file makes the nonce and the sources; with Config.Nonce
+// it validates the app's nonce.
 
 // defaultWidgetSources are the hosts Prefinery's widget is expected to need
 // beyond its loader script, by directive. They cannot be checked offline:
@@ -75,6 +79,71 @@ func isPlainHost(host string) bool {
 	for i := 0; i < len(host); i++ {
 		c := host[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(".-:[]", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// validNonce returns Config.Nonce's answer for r when it is plausible base64
+// (standard or URL alphabet, at most 256 characters), and otherwise "" after
+// logging that it was dropped; it never renders an unvalidated nonce.
+func (k *Kit) validNonce(r *http.Request) string {
+	if r == nil {
+		return ""
+	}
+	if k.cfg.Nonce == nil { // the kit's own nonce, when the page has a CSP
+		if c := k.cellOf(r.Context()); c != nil {
+			return c.pageNonce()
+		}
+		return ""
+	}
+	n := k.cfg.Nonce(r)
+	if n == "" {
+		if c := k.cellOf(r.Context()); c != nil && csp.Has(c.header) {
+			k.diag.report(appNonceMissing)
+		}
+		return ""
+	}
+	if !isBase64Token(n) {
+		k.cfg.Logger.Warn("prefinery: Config.Nonce returned a value that is not base64; rendering the script without a nonce", slog.Int("length", len(n)))
+		return ""
+	}
+	return n
+}
+
+// pageNonce returns the nonce for a script the kit renders: the page's, if
+// it has one or its header (so far) carries a CSP; else "" and it notes that
+// a script went out without one.
+func (c *identityCell) pageNonce() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nonce == "" && !csp.Has(c.header) {
+		c.bareScript = true
+		return ""
+	}
+	if c.nonce == "" {
+		c.nonce = newNonce()
+	}
+	return c.nonce
+}
+
+// isBase64Token reports whether s is 1 to 256 characters of base64 (either
+// alphabet), with padding only at the end.
+func isBase64Token(s string) bool {
+	if len(s) == 0 || len(s) > 256 {
+		return false
+	}
+	padding := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '=':
+			padding = true
+		case padding:
+			return false
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '+', c == '/', c == '-', c == '_':
+		default:
 			return false
 		}
 	}
