@@ -8,7 +8,6 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-
 )
 
 //go:embed snippet.tmpl
