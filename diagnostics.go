@@ -55,10 +55,17 @@ var diagnosticMessages = [diagnosticCount]struct {
 		"pass on the writer the middleware gives the next handler: in gin use prefinerygin.Wrap(kit.Middleware) (a c.Next() that keeps gin's writer bypasses the kit); in net/http never write to a ResponseWriter captured outside the kit's middleware"},
 }
 
+// fixWithoutSessions is the fix for a Kit without Config.Sessions, where the
+// table's names scs.
+var fixWithoutSessions = map[diagnostic]string{
+	notThroughKit: "wrap the routes in kit.Middleware, with the app's auth middleware (which calls kit.Login) inside it: kit.Middleware(auth(mux))",
+}
+
 // diagnostics logs each diagnostic once.
 type diagnostics struct {
-	log    *slog.Logger
-	logged [diagnosticCount]atomic.Bool
+	log      *slog.Logger
+	ownUsers bool // the Kit has no Config.Sessions: fixes that name scs do not apply
+	logged   [diagnosticCount]atomic.Bool
 }
 
 // report logs d with attrs the first time; later reports are dropped.
@@ -67,5 +74,9 @@ func (ds *diagnostics) report(d diagnostic, attrs ...slog.Attr) {
 		return
 	}
 	m := diagnosticMessages[d]
-	ds.log.LogAttrs(context.Background(), m.level, "prefinery: "+m.problem+"; "+m.fix, attrs...)
+	fix := m.fix
+	if other, ok := fixWithoutSessions[d]; ok && ds.ownUsers {
+		fix = other
+	}
+	ds.log.LogAttrs(context.Background(), m.level, "prefinery: "+m.problem+"; "+fix, attrs...)
 }

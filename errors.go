@@ -7,8 +7,9 @@ import (
 	"github.com/prefinerykit/prefinery/internal/errs"
 )
 
-// Sentinel errors, for [errors.Is]. The kit's errors wrap one of these and add
-// the reason; none contains a secret, a signature or an identifier.
+// Sentinel errors, for [errors.Is]. Each states a fact; the kit's errors wrap
+// one of these and add the reason and the fix for the app's wiring. None
+// contains a secret, a signature or an identifier.
 var (
 	// ErrInvalidSecret is wrapped when a secret is missing, too short or
 	// padded with whitespace, or a zero Secret is used.
@@ -23,29 +24,33 @@ var (
 	// invalid UTF-8 or a control character.
 	ErrInvalidIdentifier = errors.New("prefinery: invalid identifier")
 
-	// ErrNoSession is wrapped when a request's context carries no scs
-	// session: the handler is not behind SessionManager.LoadAndSave.
-	ErrNoSession = errors.New("prefinery: no scs session in the request context (put kit.Middleware inside sessions.LoadAndSave)")
+	// ErrNoSession is wrapped when the kit cannot reach the request's
+	// session: with Config.Sessions, the handler is not behind the
+	// SessionManager's LoadAndSave; without it, Login or Logout ran on a
+	// request that did not pass through kit.Middleware. The wrapping message
+	// says which, and the fix.
+	ErrNoSession = errors.New("prefinery: no session in the request context")
 )
 
 // The kit's other errors, each wrapping a sentinel above.
 var (
-	errNoLoader = configError("ProjectKey", "the embed snippet needs Config.ProjectKey (or Config.WidgetURL) for its loader script")
+	errNotInLoadAndSave = errs.New("no scs session in the request context: put kit.Middleware (and every route that calls Login or Logout) inside sessions.LoadAndSave", ErrNoSession)
+	errNoLoader         = configError("ProjectKey", "the embed snippet needs Config.ProjectKey (or Config.WidgetURL) for its loader script")
 )
 
 // configError is a Config problem: "prefinery: invalid Config: <field>:
 // <reason>", matching ErrInvalidConfig and each of causes.
 func configError(field, reason string, causes ...error) error {
-	return errs.Wrap(ErrInvalidConfig.Error()+": "+field+": "+reason, append([]error{ErrInvalidConfig}, causes...)...)
+	return errs.New("invalid Config: "+field+": "+reason, append([]error{ErrInvalidConfig}, causes...)...)
 }
 
 // secretError is a secret the kit refuses: "prefinery: invalid secret:
 // <reason>", matching ErrInvalidSecret.
 func secretError(format string, args ...any) error {
-	return errs.Wrap(ErrInvalidSecret.Error()+": "+fmt.Sprintf(format, args...), ErrInvalidSecret)
+	return errs.New("invalid secret: "+fmt.Sprintf(format, args...), ErrInvalidSecret)
 }
 
 // identifierError is an identifier the kit will not sign or emit.
 func identifierError(reason string) error {
-	return errs.Wrap(ErrInvalidIdentifier.Error()+": "+reason, ErrInvalidIdentifier)
+	return errs.New("invalid identifier: "+reason, ErrInvalidIdentifier)
 }

@@ -30,7 +30,7 @@ func New(cfg Config) (*Kit, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &Kit{cfg: cfg, snippets: snippets, diag: diagnostics{log: cfg.Logger}}
+	k := &Kit{cfg: cfg, snippets: snippets, diag: diagnostics{log: cfg.Logger, ownUsers: cfg.Sessions == nil}}
 	k.csp = csp.NewMerger(cfg.WidgetSources)
 	k.origin = loaderOrigin(cfg.WidgetURL)
 	secret := cfg.Secret

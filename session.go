@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/prefinerykit/prefinery/internal/errs"
 	"github.com/prefinerykit/prefinery/internal/respond"
 )
 
@@ -14,7 +15,8 @@ import (
 // carries no session data (the handler is not behind LoadAndSave).
 const scsNoSessionPanic = "scs: no session data in context"
 
-// withSession runs fn, turning scs's "no session data" panic into ErrNoSession.
+// withSession runs fn, turning scs's "no session data" panic into
+// errNotInLoadAndSave.
 // Any other panic is not the kit's to hide and is re-raised.
 func withSession(fn func() error) (err error) {
 	defer func() {
@@ -22,7 +24,7 @@ func withSession(fn func() error) (err error) {
 			if !isNoSessionPanic(p) {
 				panic(p)
 			}
-			err = ErrNoSession
+			err = errNotInLoadAndSave
 		}
 	}()
 	return fn()
@@ -121,7 +123,7 @@ func (k *Kit) Logout(ctx context.Context) error {
 func (k *Kit) setOwnUser(ctx context.Context, op, identifier string) error {
 	if k.cellOf(ctx) == nil {
 		k.diag.report(notThroughKit) // logged too: an app may not check this error
-		return fmt.Errorf("%w: %s without Config.Sessions acts on the request: call it inside kit.Middleware", ErrNoSession, op)
+		return errs.New(op+" ran on a request that did not pass through kit.Middleware: without Config.Sessions it names the user of the request it is given; wrap the routes in kit.Middleware and call "+op+" inside it (from the app's auth middleware, or its logout handler)", ErrNoSession)
 	}
 	k.setRequestIdentifier(ctx, identifier)
 	return nil
@@ -136,7 +138,7 @@ func (k *Kit) checkOrder(ctx context.Context, op string) error {
 		return nil
 	}
 	if err := withSession(func() error { k.cfg.Sessions.Token(c.req.Context()); return nil }); err != nil {
-		return fmt.Errorf("%w: %s: kit.Middleware runs outside sessions.LoadAndSave, so this request would not see the change; chain them as sessions.LoadAndSave(kit.Middleware(mux)) or alice.New(sessions.LoadAndSave, kit.Middleware)", ErrNoSession, op)
+		return errs.New(op+": kit.Middleware runs outside sessions.LoadAndSave, so this request would not see the change; chain them as sessions.LoadAndSave(kit.Middleware(mux)) or alice.New(sessions.LoadAndSave, kit.Middleware)", ErrNoSession)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -310,4 +311,43 @@ func TestUserFromTheFrameworksAuth(t *testing.T) {
 	rec := page("ada@example.com", true)
 	assert.Empty(t, rec.Body.String(), "signed out after Logout")
 	assert.Equal(t, `"cache"`, rec.Header().Get("Clear-Site-Data"))
+}
+
+// TestWiringMessagesFitTheMode: Login outside the middleware says what is
+// wrong in the app's own wiring. An app without scs is never told to use
+// LoadAndSave (error and log); an app with scs is, and both errors match
+// ErrNoSession.
+func TestWiringMessagesFitTheMode(t *testing.T) {
+	tests := []struct {
+		name         string
+		sessions     bool
+		want, reject string
+	}{
+		{"Login per request, no scs", false, "kit.Middleware(auth(mux))", "LoadAndSave"},
+		{"scs", true, "LoadAndSave", "auth(mux)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logger, logs := testLogger()
+			cfg := Config{EndpointOnly: true, Logger: logger}
+			if tt.sessions {
+				cfg.Sessions = scs.New()
+			}
+			kit := newKit(t, cfg, func(c *Config) {
+				if !tt.sessions {
+					c.User = nil
+				}
+			})
+			err := kit.Login(context.Background(), "ada@example.com")
+			require.ErrorIs(t, err, ErrNoSession)
+			assert.NotContains(t, err.Error(), tt.reject)
+			assert.Equal(t, 1, strings.Count(err.Error(), "prefinery:"), "one prefix: %s", err)
+			if !tt.sessions {
+				assert.Contains(t, logs.String(), tt.want)
+				assert.NotContains(t, logs.String(), tt.reject)
+			} else {
+				assert.Contains(t, err.Error(), tt.want)
+			}
+		})
+	}
 }

@@ -103,12 +103,12 @@ type Config struct {
 // and name the field.
 func NewHandler(cfg Config) (http.Handler, error) {
 	invalid := func(field, format string, args ...any) error {
-		return errs.Wrap(fmt.Sprintf("%s: webhook.Config.%s: %s", prefinery.ErrInvalidConfig, field, fmt.Sprintf(format, args...)), prefinery.ErrInvalidConfig)
+		return errs.New(fmt.Sprintf("invalid Config: webhook.Config.%s: %s", field, fmt.Sprintf(format, args...)), prefinery.ErrInvalidConfig)
 	}
 	if len(cfg.Secrets) == 0 {
 		s, err := prefinery.SecretFromEnv(defaultSecretEnv)
 		if err != nil {
-			return nil, errs.Wrap(fmt.Sprintf("%s: webhook.Config.Secrets: none given, and %s", prefinery.ErrInvalidConfig, errs.Reason(err)), prefinery.ErrInvalidConfig, err)
+			return nil, errs.New("invalid Config: webhook.Config.Secrets: none given, and "+errs.Reason(err), prefinery.ErrInvalidConfig, err)
 		}
 		cfg.Secrets = []prefinery.Secret{s}
 	}
