@@ -31,6 +31,10 @@ type Secret struct {
 	key *secret.Key
 }
 
+// init gives the module's other packages (webhook, standin, the CLI) the key
+// inside a Secret through internal/secret.Of: they sign and verify with the
+// same pooled HMAC states as the Kit, while the root package exports no way
+// to reach key material, which any importer could then print or log.
 func init() {
 	secret.Of = func(v any) *secret.Key {
 		s, _ := v.(Secret)

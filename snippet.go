@@ -8,6 +8,8 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+
+	"github.com/prefinerykit/prefinery/internal/snippetfuncs"
 )
 
 //go:embed snippet.tmpl
@@ -73,20 +75,39 @@ type snippetData struct {
 // html/template escapes these values for their context. text/template accepts
 // the same map but escapes nothing: use it only with html/template.
 func (k *Kit) FuncMap() template.FuncMap {
+	f := k.funcs()
 	return template.FuncMap{
-		"prefineryEmbed":        k.embed,
-		"prefineryLoader":       k.loaderOnly,
-		"prefineryAuthenticate": k.authenticate,
+		"prefineryEmbed":        f.Embed,
+		"prefineryLoader":       f.Loader,
+		"prefineryAuthenticate": f.Authenticate,
 		"prefinerySignature":    k.signature,
 		"prefineryIdentifier":   k.identifierOf,
 		"prefineryNonce":        k.validNonce,
 
-		"prefineryEmbedReferralPage": k.embedReferralPage,
-		"prefineryPopupReferralPage": k.popupReferralPage,
-		"prefineryGetUser":           k.getUser,
-		"prefineryAddUser":           k.addUser,
-		"prefineryCall":              k.call,
+		"prefineryEmbedReferralPage": f.EmbedReferralPage,
+		"prefineryPopupReferralPage": f.PopupReferralPage,
+		"prefineryGetUser":           f.GetUser,
+		"prefineryAddUser":           f.AddUser,
+		"prefineryCall":              f.Call,
 		"prefineryFields":            fieldsOf,
+	}
+}
+
+func init() {
+	snippetfuncs.Of = func(v any) snippetfuncs.Funcs {
+		if k, ok := v.(*Kit); ok && k != nil {
+			return k.funcs()
+		}
+		return snippetfuncs.Funcs{}
+	}
+}
+
+// funcs are the template functions that render scripts, typed: FuncMap
+// names them, and prefinerytempl reaches them through snippetfuncs.Of.
+func (k *Kit) funcs() snippetfuncs.Funcs {
+	return snippetfuncs.Funcs{
+		Embed: k.embed, Loader: k.loaderOnly, Authenticate: k.authenticate, PopupReferralPage: k.popupReferralPage,
+		EmbedReferralPage: k.embedReferralPage, GetUser: k.getUser, AddUser: k.addUser, Call: k.call,
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/internal/snippetfuncs"
 )
 
 // Nonce is a prefinery Config.Nonce for apps that use templ's CSP nonce.
@@ -32,18 +33,22 @@ func Nonce(r *http.Request) string { return templ.GetNonce(r.Context()) }
 
 // Components renders a Kit's snippets and calls as templ components.
 type Components struct {
-	funcs map[string]any
+	funcs snippetfuncs.Funcs
 }
 
-// For returns the components of kit.
-func For(kit *prefinery.Kit) Components { return Components{funcs: kit.FuncMap()} }
+// For returns the components of kit. A nil kit gives components that render
+// an error.
+func For(kit *prefinery.Kit) Components { return Components{funcs: snippetfuncs.Of(kit)} }
 
-// errNotAFunction would mean the kit's FuncMap changed shape.
-var errNotAFunction = errors.New("prefinerytempl: the kit's template function has an unexpected type")
+// errNoKit is what every component of For(nil) renders.
+var errNoKit = errors.New("prefinerytempl: For was given a nil *prefinery.Kit")
 
 // render writes what fn renders for the request whose context ctx is.
 func render(fn func(*http.Request) (template.HTML, error)) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		if fn == nil {
+			return errNoKit
+		}
 		html, err := fn((&http.Request{Header: http.Header{}}).WithContext(ctx))
 		if err != nil {
 			return err
@@ -53,55 +58,45 @@ func render(fn func(*http.Request) (template.HTML, error)) templ.Component {
 	})
 }
 
-func (c Components) plain(name string) templ.Component {
-	fn, ok := c.funcs[name].(func(*http.Request) (template.HTML, error))
-	if !ok {
-		return templ.ComponentFunc(func(context.Context, io.Writer) error { return errNotAFunction })
-	}
-	return render(fn)
-}
-
 // Embed is prefineryEmbed: the queue stub, the loader and, for a signed-in
 // user, the authenticateUser call.
-func (c Components) Embed() templ.Component { return c.plain("prefineryEmbed") }
+func (c Components) Embed() templ.Component { return render(c.funcs.Embed) }
 
 // Loader is prefineryLoader: the stub and the loader only.
-func (c Components) Loader() templ.Component { return c.plain("prefineryLoader") }
+func (c Components) Loader() templ.Component { return render(c.funcs.Loader) }
 
 // Authenticate is prefineryAuthenticate: only the authenticateUser call.
-func (c Components) Authenticate() templ.Component { return c.plain("prefineryAuthenticate") }
+func (c Components) Authenticate() templ.Component { return render(c.funcs.Authenticate) }
 
 // PopupReferralPage is prefineryPopupReferralPage.
-func (c Components) PopupReferralPage() templ.Component {
-	return c.plain("prefineryPopupReferralPage")
-}
+func (c Components) PopupReferralPage() templ.Component { return render(c.funcs.PopupReferralPage) }
 
 // EmbedReferralPage is prefineryEmbedReferralPage: the referral page in the
 // element whose id is domID.
 func (c Components) EmbedReferralPage(domID string) templ.Component {
-	return c.withString("prefineryEmbedReferralPage", domID)
+	fn := c.funcs.EmbedReferralPage
+	if fn == nil {
+		return render(nil)
+	}
+	return render(func(r *http.Request) (template.HTML, error) { return fn(r, domID) })
 }
 
 // GetUser is prefineryGetUser: getUser, answering the global function
 // callback (or a dotted path to one).
 func (c Components) GetUser(callback string) templ.Component {
-	return c.withString("prefineryGetUser", callback)
-}
-
-func (c Components) withString(name, arg string) templ.Component {
-	fn, ok := c.funcs[name].(func(*http.Request, string) (template.HTML, error))
-	if !ok {
-		return templ.ComponentFunc(func(context.Context, io.Writer) error { return errNotAFunction })
+	fn := c.funcs.GetUser
+	if fn == nil {
+		return render(nil)
 	}
-	return render(func(r *http.Request) (template.HTML, error) { return fn(r, arg) })
+	return render(func(r *http.Request) (template.HTML, error) { return fn(r, callback) })
 }
 
 // AddUser is prefineryAddUser: addUser with fields, signed when a user is
 // signed in.
 func (c Components) AddUser(fields map[string]any) templ.Component {
-	fn, ok := c.funcs["prefineryAddUser"].(func(*http.Request, map[string]any) (template.HTML, error))
-	if !ok {
-		return templ.ComponentFunc(func(context.Context, io.Writer) error { return errNotAFunction })
+	fn := c.funcs.AddUser
+	if fn == nil {
+		return render(nil)
 	}
 	return render(func(r *http.Request) (template.HTML, error) { return fn(r, fields) })
 }
@@ -109,9 +104,9 @@ func (c Components) AddUser(fields map[string]any) templ.Component {
 // Call is prefineryCall: another documented Web API call for the signed-in
 // user.
 func (c Components) Call(name string, fields map[string]any) templ.Component {
-	fn, ok := c.funcs["prefineryCall"].(func(*http.Request, string, map[string]any) (template.HTML, error))
-	if !ok {
-		return templ.ComponentFunc(func(context.Context, io.Writer) error { return errNotAFunction })
+	fn := c.funcs.Call
+	if fn == nil {
+		return render(nil)
 	}
 	return render(func(r *http.Request) (template.HTML, error) { return fn(r, name, fields) })
 }

@@ -73,3 +73,17 @@ func TestTemplNonce(t *testing.T) {
 		assert.Equal(t, 3, strings.Count(got.String(), `nonce="dGVtcGwtbm9uY2U"`))
 	})
 }
+
+// TestForNilKit: components of a nil Kit render an error, never panic.
+func TestForNilKit(t *testing.T) {
+	p := For(nil)
+	for name, c := range map[string]templ.Component{
+		"Embed": p.Embed(), "Loader": p.Loader(), "Authenticate": p.Authenticate(), "PopupReferralPage": p.PopupReferralPage(),
+		"EmbedReferralPage": p.EmbedReferralPage("x"), "GetUser": p.GetUser("f"), "AddUser": p.AddUser(nil), "Call": p.Call("triggerRewards", nil),
+	} {
+		var b strings.Builder
+		err := c.Render(context.Background(), &b)
+		assert.ErrorContains(t, err, "nil *prefinery.Kit", name)
+		assert.Empty(t, b.String(), name)
+	}
+}
