@@ -29,6 +29,11 @@ import (
 	"github.com/prefinerykit/prefinery/webhook"
 )
 
+// DemoSecret is the public Identity Verification Secret of the examples and
+// the demo, for development with the stand-in only: it is in this source, so
+// a signature made with it proves nothing, and Prefinery rejects it (403).
+const DemoSecret = "DEMO-ONLY-secret-prefinery-kit-not-for-production"
+
 // Path is where the stand-in is usually mounted; WidgetURL is its loader.
 const (
 	Path      = "/prefinery-standin/"

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prefinerykit/prefinery"
 	"github.com/prefinerykit/prefinery/internal/secret"
+	"github.com/prefinerykit/prefinery/standin"
 )
 
 // Exit codes.
@@ -201,7 +202,7 @@ func verifyOne(key *secret.Key, kind prefinery.Kind, signature, identifier strin
 		fmt.Fprintf(stderr, "  - it IS the signature of %q: the identifier differs only in letter case\n", l)
 	}
 	fmt.Fprintln(stderr, "  - whitespace or letter case in the identifier differs from what was signed (the kit signs bytes exactly)")
-	if demo := secret.New(demoSecret); hmac.Equal([]byte(strings.ToLower(signature)), []byte(demo.Sign(identifier))) {
+	if demo := secret.New(standin.DemoSecret); hmac.Equal([]byte(strings.ToLower(signature)), []byte(demo.Sign(identifier))) {
 		fmt.Fprintln(stderr, "  - it IS the signature under the demo's public secret (DEMO-ONLY-…): the app ran without PREFINERY_IDENTITY_SECRET, and Prefinery refuses it")
 	}
 	fmt.Fprintln(stderr, "  - the secret differs: another project's, or rotated (regenerated) in Prefinery since")
@@ -224,9 +225,6 @@ func warn(stderr io.Writer, kind prefinery.Kind, identifier string) {
 }
 
 // readLines returns the lines of r without their line endings (LF or CRLF).
-// demoSecret is the examples' public demo secret (examples/basic's
-// DemoSecret): a signature made with it is a common cause of a 403.
-const demoSecret = "DEMO-ONLY-secret-prefinery-kit-not-for-production"
 
 // parseInterspersed parses flags wherever they stand among the arguments
 // (prefinery-sign bob@example.com -json), as a person debugging a 403 types

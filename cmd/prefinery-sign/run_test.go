@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/standin"
 	"github.com/prefinerykit/prefinery/webhook"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -263,7 +264,7 @@ func TestRunAsAPersonTypesIt(t *testing.T) {
 	assert.Equal(t, exitOK, run([]string{"-verify", good, "Bob@Example.com"}, nil, &out, &errOut, withSecret))
 	assert.Empty(t, errOut.String(), "no upper-case warning when the signature matches")
 
-	demo := hmac.New(sha256.New, []byte(demoSecret))
+	demo := hmac.New(sha256.New, []byte(standin.DemoSecret))
 	demo.Write([]byte("ada@example.com"))
 	out.Reset()
 	errOut.Reset()

@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/standin"
 )
 
 const pageHTML = `<!doctype html><html><head>{{prefineryEmbed .}}</head>
@@ -58,7 +59,7 @@ func main() {
 	secret, err := prefinery.SecretFromEnv("PREFINERY_IDENTITY_SECRET")
 	if _, set := os.LookupEnv("PREFINERY_IDENTITY_SECRET"); !set {
 		log.Print("PREFINERY_IDENTITY_SECRET is not set: using a DEMO secret Prefinery will reject")
-		secret, err = prefinery.NewSecret("DEMO-ONLY-secret-prefinery-kit-not-for-production")
+		secret, err = prefinery.NewSecret(standin.DemoSecret)
 	}
 	if err != nil {
 		log.Fatal(err)

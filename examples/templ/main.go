@@ -12,13 +12,14 @@ import (
 
 	"github.com/prefinerykit/prefinery"
 	"github.com/prefinerykit/prefinery/examples/templ/server"
+	"github.com/prefinerykit/prefinery/standin"
 )
 
 func main() {
 	secret, err := prefinery.SecretFromEnv("PREFINERY_IDENTITY_SECRET")
 	if _, set := os.LookupEnv("PREFINERY_IDENTITY_SECRET"); !set {
 		log.Print("PREFINERY_IDENTITY_SECRET is not set: using a DEMO secret Prefinery will reject")
-		secret, err = prefinery.NewSecret("DEMO-ONLY-secret-prefinery-kit-not-for-production")
+		secret, err = prefinery.NewSecret(standin.DemoSecret)
 	}
 	if err != nil {
 		log.Fatal(err)

@@ -15,10 +15,11 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/standin"
 )
 
 // DemoSecret is public and for the demo only: Prefinery rejects its signatures.
-const DemoSecret = "DEMO-ONLY-secret-prefinery-kit-not-for-production"
+const DemoSecret = standin.DemoSecret
 
 // errSigningOracle is why the demo refuses a real secret by default.
 var errSigningOracle = errors.New("PREFINERY_IDENTITY_SECRET is set, but this demo signs in any email typed into its " +
