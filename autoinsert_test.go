@@ -49,6 +49,7 @@ func htmlHandler(status int, content string, headers ...string) http.HandlerFunc
 }
 
 func TestAutoInsert(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{})
 	signedIn := renderFor(t, kit, "amy@example.com", embedOf(kit))
 	anonymous := renderFor(t, kit, "", embedOf(kit))
@@ -135,6 +136,7 @@ func TestAutoInsert(t *testing.T) {
 }
 
 func TestAutoInsertSkip(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{AutoInsert: true}, func(c *Config) {
 		c.SkipAutoInsert = func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/pa") }
 	})
@@ -143,6 +145,7 @@ func TestAutoInsertSkip(t *testing.T) {
 }
 
 func TestAutoInsertFixesContentLength(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{})
 	res := serveAuto(t, kit, "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html", "Content-Length", strconv.Itoa(len(page))))
 	got := body(t, res)
@@ -154,6 +157,7 @@ func TestAutoInsertFixesContentLength(t *testing.T) {
 // client to read it before finishing: the head must arrive early, and the
 // snippet still lands before </body>.
 func TestAutoInsertStreams(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{AutoInsert: true})
 	clientSawHead := make(chan struct{})
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -187,6 +191,7 @@ func TestAutoInsertStreams(t *testing.T) {
 // TestAutoInsertResponseController: deadlines and flushing reach the real
 // connection through Unwrap.
 func TestAutoInsertResponseController(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{AutoInsert: true})
 	srv := httptest.NewServer(kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
@@ -205,6 +210,7 @@ func TestAutoInsertResponseController(t *testing.T) {
 // TestAutoInsertDropsValidators: a changed body never keeps the handler's
 // ETag or Last-Modified.
 func TestAutoInsertDropsValidators(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{})
 	res := serveAuto(t, kit, "GET", "", htmlHandler(200, page, "Content-Type", "text/html", "ETag", `"v1"`, "Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT"))
 	got := body(t, res)
@@ -230,6 +236,7 @@ func manyFlushes(w http.ResponseWriter, r *http.Request) {
 // TestAutoInsertManyFlushes: the snippet still goes before the early
 // </body>, and every byte arrives. BenchmarkAutoInsertManyFlushes times it.
 func TestAutoInsertManyFlushes(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{})
 	got := body(t, serveAuto(t, kit, "GET", "amy@example.com", manyFlushes))
 	assert.True(t, strings.HasPrefix(got, "<html><body>hi<script"), "inserted before the early </body>")
@@ -249,6 +256,7 @@ func BenchmarkAutoInsertManyFlushes(b *testing.B) {
 // TestAutoInsertKeepsHijacker: a handler behind AutoInsert can still take
 // over the connection (websocket upgrades).
 func TestAutoInsertKeepsHijacker(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{})
 	srv := httptest.NewServer(kit.Middleware(kit.insertSnippet(hijacker(t))))
 	defer srv.Close()
@@ -263,6 +271,7 @@ func TestAutoInsertKeepsHijacker(t *testing.T) {
 // flags by any ASCII whitespace (Chromium sandboxes "sandbox<TAB>allow-scripts")
 // keeps the signature out of the page.
 func TestAutoInsertStaysOutOfSandboxes(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{}) // serveAuto adds AutoInsert
 	page := "<html><body><p>upload</p></body></html>"
 	for _, policy := range []string{"sandbox\tallow-scripts", "sandbox\nallow-scripts allow-same-origin", "default-src 'self';SANDBOX", "sandbox"} {
@@ -278,6 +287,7 @@ func TestAutoInsertStaysOutOfSandboxes(t *testing.T) {
 // form field or comment: AutoInsert stays out (htmlscan's corpus test proves
 // the rule on html5lib-tests against x/net/html's tree builder).
 func TestAutoInsertFollowsTheTreeBuilder(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{})
 	for _, page := range []string{
 		"<html><body><svg><title><textarea name=comment></body></html>", // the signature would be the field's text

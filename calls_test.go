@@ -30,6 +30,7 @@ func renderTemplate(t *testing.T, kit *Kit, identifier, text string, data any) (
 }
 
 func TestCompleteCalls(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{})
 	const amy = "amy@example.com"
 	sig := kit.Sign(amy)
@@ -71,6 +72,7 @@ func TestCompleteCalls(t *testing.T) {
 }
 
 func TestCompleteCallsSignedOut(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{})
 	for _, text := range []string{
 		`{{prefineryEmbedReferralPage .Request "referrals"}}`,
@@ -90,6 +92,7 @@ func TestCompleteCallsSignedOut(t *testing.T) {
 }
 
 func TestCompleteCallsRefuse(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{})
 	for _, text := range []string{
 		`{{prefineryEmbedReferralPage .Request "x\" onload=\"alert(1)"}}`,

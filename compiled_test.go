@@ -31,6 +31,7 @@ func referenceRender(t testing.TB, kit *Kit, tmpl int, r *http.Request) string {
 // TestCompiledMatchesTemplate checks the compiled snippets against executing
 // html/template, for every template, kind, nonce alphabet and hostile identifier.
 func TestCompiledMatchesTemplate(t *testing.T) {
+	t.Parallel()
 	nonces := []string{"", "abcXYZ0189", "a+b/c=", "++++", "-_-_", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=="}
 	identifiers := append([]string{""}, hostileIdentifiers...)
 	for _, kind := range []Kind{KindEmail, KindReferralCode, KindID} {
@@ -63,6 +64,7 @@ func TestCompiledMatchesTemplate(t *testing.T) {
 // without a nonce and a callback, and hostile field values, is byte for byte
 // what executing the "call" template gives.
 func TestCompiledCallsMatchTemplate(t *testing.T) {
+	t.Parallel()
 	fields := []map[string]any{
 		nil,
 		{"first_name": `Zoë </script><!-- "'`, "n": 3, "nested": map[string]any{"a": []any{"\u2028", true}}},

@@ -14,6 +14,7 @@ import (
 )
 
 func TestNewValidatesConfig(t *testing.T) {
+	t.Parallel()
 	sm := scs.New()
 	user := func(*http.Request) (string, bool) { return "", false }
 	tests := []struct {
@@ -74,6 +75,7 @@ func TestNewValidatesConfig(t *testing.T) {
 }
 
 func TestNewDefaults(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{Sessions: scs.New()})
 	assert.Equal(t, KindEmail, kit.cfg.Kind)
 	assert.Equal(t, "prefinery.identifier", kit.cfg.SessionKey)
@@ -120,6 +122,7 @@ func TestErrorsHaveOnePrefix(t *testing.T) {
 }
 
 func TestRotate(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{EndpointOnly: true, Sessions: scs.New()})
 	before := kit.Sign("a@b.c")
 	err := kit.Rotate(Secret{})

@@ -41,6 +41,7 @@ const exportBudget = 34
 // TestExportBudget keeps the API small: it counts the exported names with
 // go/doc and fails above the budget, listing them.
 func TestExportBudget(t *testing.T) {
+	t.Parallel()
 	p := packageDoc(t)
 	var names []string
 	values := func(prefix string, vs []*doc.Value) {
@@ -75,6 +76,7 @@ func TestExportBudget(t *testing.T) {
 // TestEveryExportedNameIsDocumented: every exported name has a doc comment
 // that starts with its name, and the package overview has its sections.
 func TestEveryExportedNameIsDocumented(t *testing.T) {
+	t.Parallel()
 	p := packageDoc(t)
 
 	for _, section := range []string{"# Quick start", "# Sessions", "# Templates", "# Single-page apps", "# Security"} {

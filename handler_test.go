@@ -38,6 +38,7 @@ func decodeIdentity(t *testing.T, body string) map[string]string {
 }
 
 func TestIdentityEndpointStatuses(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, nil)
 	anon, user := app.client(), app.client()
 	app.login(user, "frank@example.com")
@@ -71,6 +72,7 @@ func TestIdentityEndpointStatuses(t *testing.T) {
 }
 
 func TestIdentityEndpointHead(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, nil)
 	c := app.client()
 	app.login(c, "gina@example.com")
@@ -87,6 +89,7 @@ func TestIdentityEndpointHead(t *testing.T) {
 // TestIdentityEndpointIgnoresClientInput: only the session decides whose
 // identity is returned.
 func TestIdentityEndpointIgnoresClientInput(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, nil)
 	anon, user := app.client(), app.client()
 	app.login(user, "hana@example.com")
@@ -127,6 +130,7 @@ func TestIdentityEndpointIgnoresClientInput(t *testing.T) {
 }
 
 func TestIdentityEndpointFetchMetadata(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, nil)
 	c := app.client()
 	app.login(c, "ivan@example.com")
@@ -186,6 +190,7 @@ func reflectingCORS(next http.Handler) http.Handler {
 }
 
 func TestIdentityEndpointStripsCORS(t *testing.T) {
+	t.Parallel()
 	sm := scs.New()
 	kit := newKit(t, Config{EndpointOnly: true, Sessions: sm})
 	srv := httptest.NewServer(alice.New(reflectingCORS, sm.LoadAndSave, kit.Middleware).Then(testMux(kit)))
@@ -202,6 +207,7 @@ func TestIdentityEndpointStripsCORS(t *testing.T) {
 }
 
 func TestIdentityEndpointWithoutMiddleware(t *testing.T) {
+	t.Parallel()
 	sm := scs.New()
 	kit := newKit(t, Config{EndpointOnly: true, Sessions: sm})
 	srv := httptest.NewServer(sm.LoadAndSave(testMux(kit))) // no kit.Middleware
@@ -219,6 +225,7 @@ func TestIdentityEndpointWithoutMiddleware(t *testing.T) {
 }
 
 func TestIdentityEndpointWithoutLoadAndSave(t *testing.T) {
+	t.Parallel()
 	logger, logs := testLogger()
 	kit := newKit(t, Config{EndpointOnly: true, Sessions: scs.New(), Logger: logger})
 	srv := httptest.NewServer(kit.IdentityHandler())
@@ -232,6 +239,7 @@ func TestIdentityEndpointWithoutLoadAndSave(t *testing.T) {
 }
 
 func TestIdentityEndpointForgedAndExpiredSessions(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, func(c *Config) { c.Sessions.Lifetime = 0 })
 	for _, cookie := range []string{"session=forged", "session=" + strings.Repeat("A", 43), "session=", "session=%00%ff"} {
 		status, _, body := app.get(app.client(), "/prefinery/identity", "Cookie", cookie)
@@ -261,6 +269,7 @@ func sessionToken(t *testing.T, c *http.Client, app *testApp) string {
 // TestIdentityEndpointStoreFailure: a failing session store gives a generic
 // JSON 500 through the kit's scs ErrorFunc, logged without identifiers.
 func TestIdentityEndpointStoreFailure(t *testing.T) {
+	t.Parallel()
 	store := &flakyStore{Store: memstore.New()}
 	app := newTestApp(t, func(c *Config) { c.Sessions.Store = store })
 	app.sessions.ErrorFunc = app.kit.SessionErrorFunc

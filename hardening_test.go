@@ -24,6 +24,7 @@ import (
 // TestNoNormalisation: look-alike identifiers that strings.ToLower would merge
 // stay distinct users with distinct signatures, and are emitted as signed.
 func TestNoNormalisation(t *testing.T) {
+	t.Parallel()
 	pairs := [][2]string{
 		{"\u212a@x.com", "k@x.com"},        // Kelvin sign vs k
 		{"\u0130nfo@x.com", "info@x.com"},  // dotted capital I vs i
@@ -51,6 +52,7 @@ func TestNoNormalisation(t *testing.T) {
 // TestCrossOriginProtectionIsNotEnough documents why the endpoint checks Fetch
 // Metadata itself: Go's CrossOriginProtection lets every GET through.
 func TestCrossOriginProtectionIsNotEnough(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{EndpointOnly: true, User: func(*http.Request) (string, bool) { return "v@x.com", true }})
 	cop := http.NewCrossOriginProtection()
 	srv := httptest.NewServer(cop.Handler(kit.IdentityHandler()))
@@ -117,6 +119,7 @@ func (c *sharedCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // caching proxy: each always gets their own signature. A control page without
 // the kit shows the proxy would have leaked.
 func TestSharedCacheNeverServesAnotherUsersSignature(t *testing.T) {
+	t.Parallel()
 	for _, cc := range []string{"", "no-store, private, max-age=0"} {
 		t.Run("CacheControl="+cc, func(t *testing.T) {
 			sm := scs.New()
@@ -176,6 +179,7 @@ func TestSharedCacheNeverServesAnotherUsersSignature(t *testing.T) {
 // every response is signed wholly with one of the secrets, and a request's
 // template and endpoint agree.
 func TestRotateUnderLoad(t *testing.T) {
+	t.Parallel()
 	secrets := []Secret{testSecret, mustSecret("second-secret-0123456789abcdef"), mustSecret("third-secret-0123456789abcdefgh")}
 	kit := newKit(t, Config{})
 	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -233,6 +237,7 @@ func TestRotateUnderLoad(t *testing.T) {
 // signing and rendering at once (use -race); every response carries its own
 // user's signature and nobody else's.
 func TestThousandConcurrentUsers(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{Nonce: func(*http.Request) string { return "bm9uY2U" }})
 	endpoint := kit.Middleware(kit.IdentityHandler())
 	page := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -268,6 +273,7 @@ func TestThousandConcurrentUsers(t *testing.T) {
 // TestRotateMidRequest pins when a request's signature is taken: with the
 // secret current at the first read, and never changed by a later Rotate.
 func TestRotateMidRequest(t *testing.T) {
+	t.Parallel()
 	second := mustSecret("second-secret-0123456789abcdef")
 	tests := []struct {
 		name       string
@@ -304,6 +310,7 @@ func TestRotateMidRequest(t *testing.T) {
 // nonce of their own. The control (the same page with a nonce of the app's,
 // without the kit) shows the cache handing one nonce to every visitor.
 func TestNoncedPageNotSharedCached(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{Sessions: scs.New()})
 	tmpl := template.Must(template.New("p").Funcs(kit.FuncMap()).Parse(`<html><head>{{prefineryEmbed .}}</head><body>welcome</body></html>`))
 	page := func(w http.ResponseWriter, r *http.Request) {

@@ -59,13 +59,7 @@ func newTestApp(t *testing.T, edit func(*Config)) *testApp {
 	t.Helper()
 	logger, logBuf := testLogger()
 	app := &testApp{t: t, sessions: scs.New(), log: logBuf}
-	cfg := Config{Secret: testSecret, Sessions: app.sessions, Logger: logger, ProjectKey: "abcd1234"}
-	if edit != nil {
-		edit(&cfg)
-	}
-	kit, err := New(cfg)
-	require.NoError(t, err)
-	countSigns(t, kit, &app.signs)
+	kit := newKit(t, Config{Secret: countingSecret(&app.signs), Sessions: app.sessions, Logger: logger}, edit)
 	app.kit = kit
 	app.server = httptest.NewServer(alice.New(app.sessions.LoadAndSave, kit.Middleware).Then(testMux(kit)))
 	t.Cleanup(app.server.Close)
@@ -175,19 +169,10 @@ func hijacker(t *testing.T) http.HandlerFunc {
 // known-answer vectors with short keys.
 func uncheckedSecret(key string) Secret { return Secret{key: secret.New(key)} }
 
-// countSigns adds 1 to n on each Kit.Sign call of kit (a remembered signature
-// counts too), until the test ends.
-func countSigns(t *testing.T, kit *Kit, n *atomic.Int64) {
-	prev := testHookSign
-	testHookSign = func(k *Kit) {
-		if k == kit {
-			n.Add(1)
-		}
-		if prev != nil {
-			prev(k)
-		}
-	}
-	t.Cleanup(func() { testHookSign = prev })
+// countingSecret is the test secret, counting into n each Kit.Sign (a
+// remembered signature counts too) of the Kits that use it.
+func countingSecret(n *atomic.Int64) Secret {
+	return Secret{key: secret.NewObserved(testSecretText, func() { n.Add(1) })}
 }
 
 // newKit returns a Kit for a test: cfg with the test's defaults where it

@@ -17,6 +17,7 @@ import (
 )
 
 func TestIdentityWithoutOne(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{Sessions: scs.New()})
 	var nilCtx context.Context
 	for name, ctx := range map[string]context.Context{"background": context.Background(), "nil": nilCtx} {
@@ -31,6 +32,7 @@ func TestIdentityWithoutOne(t *testing.T) {
 }
 
 func TestWithIdentity(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{Sessions: scs.New()})
 	want := Identity{Kind: KindReferralCode, Identifier: "REF42", Signature: strings.Repeat("ab", 32)}
 	ctx := kit.WithIdentity(context.Background(), want)
@@ -57,6 +59,7 @@ func TestWithIdentity(t *testing.T) {
 }
 
 func TestIdentityMarshalJSON(t *testing.T) {
+	t.Parallel()
 	sig := strings.Repeat("0f", 32)
 	tests := []struct {
 		name string
@@ -98,6 +101,7 @@ func TestIdentityMarshalJSON(t *testing.T) {
 }
 
 func TestIdentityPrintingHidesSignature(t *testing.T) {
+	t.Parallel()
 	sig := strings.Repeat("9a", 32)
 	id := Identity{KindEmail, "pat@example.com", sig}
 	for _, verb := range []string{"%v", "%+v", "%s"} {
@@ -110,6 +114,7 @@ func TestIdentityPrintingHidesSignature(t *testing.T) {
 }
 
 func TestIdentifierProblem(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in, want string
 	}{
@@ -145,6 +150,7 @@ func TestIdentifierProblem(t *testing.T) {
 }
 
 func TestIsControlIsUnicodes(t *testing.T) {
+	t.Parallel()
 	for r := rune(0); r <= unicode.MaxRune; r++ {
 		if isControl(r) != unicode.IsControl(r) {
 			t.Fatalf("isControl(%U) = %t, unicode.IsControl says %t", r, isControl(r), unicode.IsControl(r))

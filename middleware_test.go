@@ -18,6 +18,7 @@ import (
 )
 
 func TestMiddlewareSignedInAndAnonymous(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, nil)
 	anon, alice := app.client(), app.client()
 	app.login(alice, "alice@example.com")
@@ -33,6 +34,7 @@ func TestMiddlewareSignedInAndAnonymous(t *testing.T) {
 }
 
 func TestMiddlewareLoginLaterRequestLogout(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, nil)
 	c := app.client()
 	_, _, body := app.get(c, "/whoami")
@@ -48,6 +50,7 @@ func TestMiddlewareLoginLaterRequestLogout(t *testing.T) {
 }
 
 func TestMiddlewareKinds(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []Kind{KindEmail, KindReferralCode, KindID} {
 		t.Run(string(kind), func(t *testing.T) {
 			app := newTestApp(t, func(c *Config) { c.Kind = kind })
@@ -64,6 +67,7 @@ func TestMiddlewareKinds(t *testing.T) {
 // TestMiddlewareSignsLazily proves, with the kit's HMAC counter, that the
 // signature is computed only when read, and at most once per request.
 func TestMiddlewareSignsLazily(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, nil)
 	c := app.client()
 	app.login(c, "lazy@example.com")
@@ -90,6 +94,7 @@ func TestMiddlewareSignsLazily(t *testing.T) {
 }
 
 func TestMiddlewareUserFunc(t *testing.T) {
+	t.Parallel()
 	// The app's own auth: here a header set by a trusted front proxy in a test.
 	kit := newKit(t, Config{EndpointOnly: true, User: func(r *http.Request) (string, bool) {
 		u, ok := r.Context().Value(ctxUserKey{}).(string)
@@ -116,6 +121,7 @@ type ctxUserKey struct{}
 // page (its protections depend on who is signed in), one however often the
 // identity is read.
 func TestMiddlewareLooksUpTheUserWhenFirstNeeded(t *testing.T) {
+	t.Parallel()
 	var lookups atomic.Int64
 	kit := newKit(t, Config{EndpointOnly: true, User: func(r *http.Request) (string, bool) {
 		lookups.Add(1)
@@ -159,6 +165,7 @@ func TestMiddlewareLooksUpTheUserWhenFirstNeeded(t *testing.T) {
 // before rendering gets that user; once read, the request keeps it (only
 // Login and Logout change it), so everything one page renders agrees.
 func TestMiddlewareSignsTheSessionAsFirstRead(t *testing.T) {
+	t.Parallel()
 	sm := scs.New()
 	kit := newKit(t, Config{EndpointOnly: true, Sessions: sm, SessionKey: "user"})
 	var first, second Identity
@@ -174,6 +181,7 @@ func TestMiddlewareSignsTheSessionAsFirstRead(t *testing.T) {
 }
 
 func TestMiddlewareRefusesBadIdentifiers(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, value, reason string }{
 		{"invalid utf-8", "a\xffb@x.com", "not valid UTF-8"},
 		{"overlong encoding", "\xc0\xaf@x.com", "not valid UTF-8"},
@@ -202,6 +210,7 @@ func TestMiddlewareRefusesBadIdentifiers(t *testing.T) {
 }
 
 func TestMiddlewareWithoutLoadAndSave(t *testing.T) {
+	t.Parallel()
 	logger, logs := testLogger()
 	kit := newKit(t, Config{EndpointOnly: true, Sessions: scs.New(), Logger: logger})
 	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -217,6 +226,7 @@ func TestMiddlewareWithoutLoadAndSave(t *testing.T) {
 // TestMiddlewareConcurrentUsers runs many browsers at once (use -race): each
 // sees only its own identity.
 func TestMiddlewareConcurrentUsers(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, nil)
 	const users = 24
 	var wg sync.WaitGroup
@@ -237,6 +247,7 @@ func TestMiddlewareConcurrentUsers(t *testing.T) {
 }
 
 func TestMiddlewareIsAliceConstructor(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{EndpointOnly: true, Sessions: scs.New()})
 	var _ alice.Constructor = kit.Middleware
 }
@@ -245,6 +256,7 @@ func TestMiddlewareIsAliceConstructor(t *testing.T) {
 // Kits, two session keys) chained on one request. Each Kit's accessor, template
 // functions and endpoint see only the identity its own middleware attached.
 func TestTwoKitsKeepTheirOwnIdentities(t *testing.T) {
+	t.Parallel()
 	sm := scs.New()
 	kitA := newKit(t, Config{Sessions: sm, SessionKey: "projectA", ProjectKey: "aaaa1111"})
 	kitB := newKit(t, Config{Secret: mustSecret(vendorSecretText), Sessions: sm, SessionKey: "projectB", Kind: KindReferralCode, ProjectKey: "bbbb2222"})

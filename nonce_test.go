@@ -37,6 +37,7 @@ var scriptNonce = regexp.MustCompile(`<script nonce="([^"]+)"`)
 // TestCSPNonceMatchesScripts: the kit's scripts carry the nonce it adds to the
 // page's policy (enforced and report-only), a fresh one per response.
 func TestCSPNonceMatchesScripts(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{})
 	h := cspPage(t, kit, "default-src 'self'", "script-src 'self'")
 	seen := map[string]bool{}
@@ -61,6 +62,7 @@ func TestCSPNonceMatchesScripts(t *testing.T) {
 // TestCSPLeftAlone: no nonce and no change where the app brings its own nonce,
 // where the page has no policy, and on responses that are not pages.
 func TestCSPLeftAlone(t *testing.T) {
+	t.Parallel()
 	t.Run("Config.Nonce set", func(t *testing.T) {
 		kit := newKit(t, Config{Nonce: func(*http.Request) string { return "YXBwLW5vbmNl" }})
 		rec := httptest.NewRecorder()
@@ -88,6 +90,7 @@ func TestCSPLeftAlone(t *testing.T) {
 }
 
 func TestWidgetSourcesValidated(t *testing.T) {
+	t.Parallel()
 	for _, bad := range []map[string][]string{
 		{"img-src": {"*"}},
 		{"img-src": {"https:"}},
@@ -110,6 +113,7 @@ func TestWidgetSourcesValidated(t *testing.T) {
 // it into an active 'unsafe-inline' that would switch its own nonce off.
 // Frames fall back to child-src before default-src.
 func TestCSPParsedAsTheBrowserDoes(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{})
 	serve := func(policy string) string {
 		rec := httptest.NewRecorder()
@@ -133,6 +137,7 @@ func TestCSPParsedAsTheBrowserDoes(t *testing.T) {
 // Host that is not a plain host:port adds no source (the nonce still lets
 // the loader run).
 func TestPathLoaderNeverAddsSelf(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{WidgetURL: "/prefinery-standin/widget.js"})
 	for _, tt := range []struct{ host, policy, want string }{
 		{"app.example", "script-src 'nonce-app'", "script-src 'nonce-app' 'nonce-N' http://app.example/prefinery-standin/widget.js"},

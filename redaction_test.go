@@ -72,6 +72,7 @@ type AppWithPublicFields struct {
 const warmIdentifier = "warm@example.com"
 
 func TestSecretNeverPrinted(t *testing.T) {
+	t.Parallel()
 	cfg := Config{Secret: testSecret, Sessions: scs.New(), ProjectKey: "abc123"}
 	kit, err := New(cfg)
 	require.NoError(t, err)
@@ -123,6 +124,7 @@ func panicText(v any) (out string) {
 }
 
 func TestSecretPrintsRedacted(t *testing.T) {
+	t.Parallel()
 	for _, verb := range []string{"%v", "%s", "%#v"} {
 		assert.Equal(t, "[redacted]", fmt.Sprintf(verb, testSecret), verb)
 	}
@@ -135,6 +137,7 @@ func TestSecretPrintsRedacted(t *testing.T) {
 }
 
 func TestConfigErrorsNeverContainSecret(t *testing.T) {
+	t.Parallel()
 	bad := []Config{
 		{Secret: testSecret}, // no lookup
 		{Secret: testSecret, Sessions: scs.New(), Kind: "uuid"}, // bad kind

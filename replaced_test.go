@@ -40,6 +40,7 @@ func (a *testApp) sessionToken(c *http.Client) string {
 // device" (Iterate over the store, Destroy her sessions) still works after
 // any number of logouts and logins, and leaves the other users alone.
 func TestIterateRevokesAfterLogouts(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, nil)
 	phone, laptop, bob := app.client(), app.client(), app.client()
 	app.login(phone, "ada@example.com")
@@ -76,6 +77,7 @@ func TestIterateRevokesAfterLogouts(t *testing.T) {
 // TestSignedOutLogoutAddsNothing: a POST /logout with nobody signed in (1,500
 // of them) leaves the session store as it was.
 func TestSignedOutLogoutAddsNothing(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, nil)
 	app.login(app.client(), "ada@example.com")
 	before := len(storeEntries(t, app.sessions))
@@ -105,6 +107,7 @@ func (s *recordingStore) All() (map[string][]byte, error) { return s.Store.(scs.
 // with SetDeadline ("remember me") is replaced for as long as it could live,
 // not just scs's Lifetime, so a request in flight can never save it again.
 func TestReplacedSessionLivesAsLongAsTheSession(t *testing.T) {
+	t.Parallel()
 	store := &recordingStore{expires: map[string]time.Time{}}
 	app := newTestApp(t, func(c *Config) {
 		store.Store = c.Sessions.Store
@@ -137,6 +140,7 @@ func TestReplacedSessionLivesAsLongAsTheSession(t *testing.T) {
 // TestHashTokenInStoreIsKept: with HashTokenInStore, no raw session token
 // becomes a store key, the kit's record included.
 func TestHashTokenInStoreIsKept(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, func(c *Config) { c.Sessions.HashTokenInStore = true })
 	c := app.client()
 	app.login(c, "ada@example.com")
@@ -157,6 +161,7 @@ func TestHashTokenInStoreIsKept(t *testing.T) {
 // sends the old token back. The browser is not signed back in as the first
 // user.
 func TestReplacedSessionNotSavedAgain(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name        string
 		idleTimeout time.Duration
@@ -235,6 +240,7 @@ func (s *countingStore) All() (map[string][]byte, error) { return s.Store.(scs.I
 // session is saved signed in (here: the app writes to it), as one more read.
 // The app's SessionManager keeps the store it was given.
 func TestReadsCostNoStoreCall(t *testing.T) {
+	t.Parallel()
 	store := &countingStore{}
 	app := newTestApp(t, func(c *Config) {
 		store.Store = c.Sessions.Store

@@ -19,6 +19,7 @@ import (
 // signed-in user's page, leaves with no-store and without validators, CDN
 // cache controls or CORS grants; other responses are left alone.
 func TestSignedResponseHeaders(t *testing.T) {
+	t.Parallel()
 	hostile := func(h http.Header) {
 		h.Set("Cache-Control", `public, max-age=600, private="Set-Cookie"`)
 		h.Set("ETag", `"v1"`)
@@ -118,6 +119,7 @@ func userKit(t *testing.T, user string) *Kit {
 // TestSignedResponseHeaderSliceIsFresh: a handler that edits the header slice
 // the kit set cannot change what later responses get.
 func TestSignedResponseHeaderSliceIsFresh(t *testing.T) {
+	t.Parallel()
 	kit := userKit(t, "a@x.com")
 	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = kit.Identity(r.Context())
@@ -137,6 +139,7 @@ func TestSignedResponseHeaderSliceIsFresh(t *testing.T) {
 // TestIdentityReadAfterUnprotectedHeaderIsLogged: a handler that sends a
 // text/plain header first and reads the identity after gets a warning, once.
 func TestIdentityReadAfterUnprotectedHeaderIsLogged(t *testing.T) {
+	t.Parallel()
 	logger, logs := testLogger()
 	kit := newKit(t, Config{EndpointOnly: true, User: func(*http.Request) (string, bool) { return "a@x.com", true }, Logger: logger})
 	h := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -156,6 +159,7 @@ func TestIdentityReadAfterUnprotectedHeaderIsLogged(t *testing.T) {
 // the full page, never 304, and without validators; images keep their 304,
 // and so do signed-out users.
 func TestConditionalRequestsNeverReplayASignedPage(t *testing.T) {
+	t.Parallel()
 	modified := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	content := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("ETag", `"page-v1"`)
@@ -200,6 +204,7 @@ func TestConditionalRequestsNeverReplayASignedPage(t *testing.T) {
 // TestSignedResponseKeepsInterfaces: handlers behind the kit can still flush,
 // hijack (type assertion or ResponseController) and set deadlines.
 func TestSignedResponseKeepsInterfaces(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{EndpointOnly: true, User: func(*http.Request) (string, bool) { return "a@x.com", true }})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/flush", func(w http.ResponseWriter, r *http.Request) {
@@ -229,6 +234,7 @@ func TestSignedResponseKeepsInterfaces(t *testing.T) {
 // TestVaryListsEachFieldOnce: scs and nosurf both add Vary: Cookie; a
 // response through the kit lists it once, other fields kept in order.
 func TestVaryListsEachFieldOnce(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{})
 	rec := httptest.NewRecorder()
 	kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -24,6 +24,7 @@ import (
 // TestSignVectors checks signing against signatures computed by the vendor's
 // own formulas in Node, Python, Ruby and PHP (testdata/vectors/generate.sh).
 func TestSignVectors(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile("testdata/vectors/inputs.json")
 	require.NoError(t, err)
 	var inputs struct {
@@ -53,10 +54,12 @@ func TestSignVectors(t *testing.T) {
 }
 
 func TestKnownAnswer(t *testing.T) {
+	t.Parallel()
 	assert.Equal(t, "aa747c502a898200f9e4fa21bac68136f886a0e27aec70ba06daf2e2a5cb5597", uncheckedSecret("secret").key.Sign("Message"))
 }
 
 func TestNewSecretRefusesUnusableSecrets(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, secret, want string
 	}{
@@ -87,6 +90,7 @@ func TestNewSecretRefusesUnusableSecrets(t *testing.T) {
 }
 
 func TestNewSecretKeepsInnerBytes(t *testing.T) {
+	t.Parallel()
 	s, err := NewSecret("inner space " + vendorSecretText)
 	require.NoError(t, err)
 	mac := hmac.New(sha256.New, []byte("inner space "+vendorSecretText))
@@ -95,11 +99,13 @@ func TestNewSecretKeepsInnerBytes(t *testing.T) {
 }
 
 func TestSignIsLowercaseHex(t *testing.T) {
+	t.Parallel()
 	sig := mustSecret(vendorSecretText).key.Sign("user@example.com")
 	assert.True(t, secret.IsSignature(sig), "64 lowercase hex characters: %q", sig)
 }
 
 func TestSecretConcurrentUse(t *testing.T) {
+	t.Parallel()
 	s := mustSecret(vendorSecretText)
 	var wg sync.WaitGroup
 	for g := range 16 {
@@ -209,6 +215,7 @@ func TestSecretFromFile(t *testing.T) {
 // TestRecentSignaturesRotation: after Rotate, an identifier signed before is
 // signed with the new secret.
 func TestRecentSignaturesRotation(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{Sessions: scs.New()})
 	const id = "rotating@example.com"
 	require.Equal(t, naiveSign(testSecretText, id), kit.Sign(id))

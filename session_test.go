@@ -43,6 +43,7 @@ func sessionCookie(t *testing.T, res *http.Response) *http.Cookie {
 }
 
 func TestSessionValuesThatMeanSignedOut(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		value any
@@ -75,6 +76,7 @@ func TestSessionValuesThatMeanSignedOut(t *testing.T) {
 }
 
 func TestSessionAppOwnKey(t *testing.T) {
+	t.Parallel()
 	sm := scs.New()
 	kit := newKit(t, Config{EndpointOnly: true, Sessions: sm, SessionKey: "userEmail"})
 	res := inSession(t, sm, nil, func(r *http.Request) { sm.Put(r.Context(), "userEmail", "dora@example.com") })
@@ -88,6 +90,7 @@ func TestSessionAppOwnKey(t *testing.T) {
 }
 
 func TestLoginRenewsTokenAndStoresIdentifier(t *testing.T) {
+	t.Parallel()
 	sm := scs.New()
 	kit := newKit(t, Config{EndpointOnly: true, Sessions: sm})
 	// An attacker-planted session (fixation): it exists before login.
@@ -113,6 +116,7 @@ func TestLoginRenewsTokenAndStoresIdentifier(t *testing.T) {
 }
 
 func TestLoginErrors(t *testing.T) {
+	t.Parallel()
 	sm := scs.New()
 	kit := newKit(t, Config{EndpointOnly: true, Sessions: sm})
 
@@ -137,6 +141,7 @@ func TestLoginErrors(t *testing.T) {
 // what is the kit's (nobody signed in for the rest of the request,
 // Clear-Site-Data on the response) and Login makes the user this request's.
 func TestLoginAndLogoutWithConfigUser(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{}) // Config.User reads the user from the request context
 	serve := func(h func(w http.ResponseWriter, r *http.Request)) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
@@ -193,6 +198,7 @@ func (s *flakyStore) Delete(token string) error {
 }
 
 func TestLoginStoreFailure(t *testing.T) {
+	t.Parallel()
 	store := &flakyStore{Store: memstore.New()}
 	sm := scs.New()
 	sm.Store = store
@@ -211,6 +217,7 @@ func TestLoginStoreFailure(t *testing.T) {
 // TestLoginAndLogoutTakeEffectAtOnce: what a handler renders after Login or
 // Logout, in the same request, is the new user's identity, or none.
 func TestLoginAndLogoutTakeEffectAtOnce(t *testing.T) {
+	t.Parallel()
 	app := newTestApp(t, nil)
 	render := func(r *http.Request) string {
 		id, ok := app.kit.Identity(r.Context())
@@ -259,6 +266,7 @@ func TestLoginAndLogoutTakeEffectAtOnce(t *testing.T) {
 }
 
 func TestLogoutKeepCacheOnLogout(t *testing.T) {
+	t.Parallel()
 	for _, keep := range []bool{false, true} {
 		app := newTestApp(t, func(c *Config) { c.KeepCacheOnLogout = keep })
 		c := app.client()
@@ -280,6 +288,7 @@ func TestLogoutKeepCacheOnLogout(t *testing.T) {
 // signed call, Logout signs out with Clear-Site-Data, and a request without
 // Login is signed out.
 func TestUserFromTheFrameworksAuth(t *testing.T) {
+	t.Parallel()
 	kit, err := New(Config{Secret: testSecret, ProjectKey: "ab12cd34"})
 	require.NoError(t, err)
 	tmpl := template.Must(template.New("p").Funcs(kit.FuncMap()).Parse(`{{prefineryAuthenticate .}}`))
@@ -318,6 +327,7 @@ func TestUserFromTheFrameworksAuth(t *testing.T) {
 // LoadAndSave (error and log); an app with scs is, and both errors match
 // ErrNoSession.
 func TestWiringMessagesFitTheMode(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name         string
 		sessions     bool

@@ -53,6 +53,7 @@ func embedOf(kit *Kit) func(r *http.Request) string {
 }
 
 func TestEmbedGolden(t *testing.T) {
+	t.Parallel()
 	nonce := func(*http.Request) string { return "rAnd0mN0nce+/=" }
 	tests := []struct {
 		golden     string
@@ -87,6 +88,7 @@ func TestEmbedGolden(t *testing.T) {
 }
 
 func TestSnippetHelpersSignedOut(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{})
 	out := renderFor(t, kit, "", func(r *http.Request) string {
 		html, err := kit.authenticate(r)
@@ -100,6 +102,7 @@ func TestSnippetHelpersSignedOut(t *testing.T) {
 }
 
 func TestEmbedWithoutLoader(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{EndpointOnly: true}, func(c *Config) { c.ProjectKey = "" })
 	_, err := kit.embed(httptest.NewRequest(http.MethodGet, "/", nil))
 	assert.ErrorIs(t, err, errNoLoader)
@@ -107,6 +110,7 @@ func TestEmbedWithoutLoader(t *testing.T) {
 }
 
 func TestNonceValidation(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ nonce, want string }{
 		{"abc123XYZ", `nonce="abc123XYZ"`},
 		{"a-b_c", `nonce="a-b_c"`},
@@ -136,6 +140,7 @@ func TestNonceValidation(t *testing.T) {
 }
 
 func TestFuncMapInTemplate(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{Nonce: func(*http.Request) string { return "n0nce" }})
 	page := template.Must(template.New("page").Funcs(kit.FuncMap()).Parse(
 		`<head>{{prefineryEmbed .}}</head><script nonce="{{prefineryNonce .}}">` +
@@ -157,6 +162,7 @@ func TestFuncMapInTemplate(t *testing.T) {
 }
 
 func TestStubCSPSource(t *testing.T) {
+	t.Parallel()
 	assert.Regexp(t, `^'sha256-[A-Za-z0-9+/]{43}='$`, StubCSPSource())
 	kit := newKit(t, Config{})
 	assert.Contains(t, renderFor(t, kit, "", embedOf(kit)), ">"+stubJS+"</script>", "the hashed text is what is rendered")
@@ -237,6 +243,7 @@ func runInNode(t *testing.T, pages [][]string) []nodeResult {
 // result in Node: the authenticateUser call receives the identifier byte for
 // byte and nothing else runs.
 func TestHostileIdentifiersInNode(t *testing.T) {
+	t.Parallel()
 	// 1 KiB of mixed text: over the default limit, so this kit raises it.
 	identifiers := append(slices.Clone(hostileIdentifiers), strings.Repeat("</script>ü🎉\u2028'\"", 64)[:1024])
 	for _, kind := range []Kind{KindEmail, KindReferralCode} {
@@ -267,6 +274,7 @@ func TestHostileIdentifiersInNode(t *testing.T) {
 // WithIdentity whose signature is not 64 lowercase hex characters is an error
 // in every helper, and nothing is rendered.
 func TestPlantedIdentityNeverRendersScripts(t *testing.T) {
+	t.Parallel()
 	kit := newKit(t, Config{})
 	for _, sig := range []string{`</script><script>alert(1)</script>`, strings.Repeat("A", 64), strings.Repeat("a", 63), ""} {
 		req := httptest.NewRequest(http.MethodGet, "/", nil)

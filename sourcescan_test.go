@@ -33,6 +33,7 @@ var macLike = regexp.MustCompile(`(?i)(sig|mac|sum|digest|hash)`)
 //   - fmt.Sprintf & co. or a string literal builds a <script> or a
 //     prefinery(…) call (scripts come only from snippet.tmpl).
 func TestSourceScan(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob("*.go")
 	require.NoError(t, err)
 	scanned := 0
@@ -52,6 +53,7 @@ func TestSourceScan(t *testing.T) {
 
 // TestSourceScanCatches plants one violation of each rule: the scan is not vacuous.
 func TestSourceScanCatches(t *testing.T) {
+	t.Parallel()
 	planted := map[string]string{
 		"== on a MAC":          `func f(a, b string) bool { return a == b || gotSig == wantSig }`,
 		"bytes.Equal on a MAC": `func f() bool { return bytes.Equal(mac, expectedMAC) }`,

@@ -16,6 +16,7 @@ import (
 // TestWiringMistakesExplainThemselves: each mistake a new user made is logged
 // once per Kit, with the fix in the message.
 func TestWiringMistakesExplainThemselves(t *testing.T) {
+	t.Parallel()
 	page := func(kit *Kit) http.Handler {
 		tmpl := template.Must(template.New("p").Funcs(kit.FuncMap()).Parse(`<head>{{prefineryEmbed .}}</head>`))
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _ = tmpl.Execute(w, r) })
@@ -85,6 +86,7 @@ func TestWiringMistakesExplainThemselves(t *testing.T) {
 
 // TestNewWithoutLoader: a Kit whose pages would all fail is refused at New.
 func TestNewWithoutLoader(t *testing.T) {
+	t.Parallel()
 	_, err := New(Config{Secret: testSecret, Sessions: scs.New()})
 	require.ErrorIs(t, err, ErrInvalidConfig)
 	assert.ErrorContains(t, err, "ProjectKey")
@@ -99,6 +101,7 @@ func TestNewWithoutLoader(t *testing.T) {
 // TestMetaCSPIsLogged: AutoInsert cannot amend a policy set in a <meta> tag,
 // and says so once.
 func TestMetaCSPIsLogged(t *testing.T) {
+	t.Parallel()
 	logger, logs := testLogger()
 	kit := newKit(t, Config{User: userFromContext, ProjectKey: "ab12cd34", AutoInsert: true, Logger: logger})
 	page := `<html><head><META HTTP-EQUIV="Content-Security-Policy" content="script-src 'self'"></head><body></body></html>`
@@ -115,6 +118,7 @@ func TestMetaCSPIsLogged(t *testing.T) {
 // once, at ERROR, with the fix. A handler that writes through the kit's
 // writer is not reported.
 func TestBypassedWriterIsReported(t *testing.T) {
+	t.Parallel()
 	logger, logs := testLogger()
 	kit := newKit(t, Config{Logger: logger})
 	tmpl := template.Must(template.New("p").Funcs(kit.FuncMap()).Parse(`<head>{{prefineryEmbed .}}</head>`))
@@ -153,6 +157,7 @@ func TestBypassedWriterIsReported(t *testing.T) {
 // Login and Logout return an error that names the fix, instead of nil with
 // the change unseen by the request.
 func TestLoginOutsideLoadAndSave(t *testing.T) {
+	t.Parallel()
 	sm := scs.New()
 	kit := newKit(t, Config{Sessions: sm})
 	var loginErr, logoutErr error

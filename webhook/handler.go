@@ -142,23 +142,14 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &handler{cfg: cfg}, nil
+	return &handler{cfg: cfg, now: time.Now}, nil
 }
 
 // handler serves deliveries under a validated Config with its defaults.
 type handler struct {
 	cfg    Config
-	logged sync.Map // the verification failures logged at ERROR, by cause
-}
-
-// testHookNow, when set by a test, is the clock deliveries are verified by.
-var testHookNow func() time.Time
-
-func now() time.Time {
-	if testHookNow != nil {
-		return testHookNow()
-	}
-	return time.Now()
+	now    func() time.Time // the clock deliveries are verified by (a test's own)
+	logged sync.Map         // the verification failures logged at ERROR, by cause
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -187,7 +178,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusBadRequest, "missing or repeated signature header", fmt.Errorf("%d %s headers", len(headers), Header))
 		return
 	}
-	v, err := verify(headers[0], body, now(), h.cfg.Tolerance, h.cfg.Secrets)
+	v, err := verify(headers[0], body, h.now(), h.cfg.Tolerance, h.cfg.Secrets)
 	if err != nil {
 		var f *failure
 		if errors.As(err, &f) && f.malformed {

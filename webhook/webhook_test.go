@@ -42,6 +42,7 @@ func signDelivery(secret string, t int64, body string) string {
 }
 
 func TestVerifyWebhookVendorFormat(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1612540400, 0)
 	body := `{"event":"tester_created"}`
 	header := "t=1612540400,v1=" + signDelivery(webhookSecretText, 1612540400, body)
@@ -59,6 +60,7 @@ func TestVerifyWebhookVendorFormat(t *testing.T) {
 }
 
 func TestVerifyWebhookRefuses(t *testing.T) {
+	t.Parallel()
 	const ts = 1700000000
 	now := time.Unix(ts, 0)
 	body := `{"event":"tester_applied","id":1}`
@@ -104,8 +106,7 @@ func webhookServer(t *testing.T, cfg Config, now time.Time) (*httptest.Server, *
 	}
 	h, err := NewHandler(cfg)
 	require.NoError(t, err)
-	testHookNow = func() time.Time { return now }
-	t.Cleanup(func() { testHookNow = nil })
+	h.(*handler).now = func() time.Time { return now }
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv, logs
@@ -128,6 +129,7 @@ func deliver(t *testing.T, url string, ts int64, body, header string) (int, stri
 }
 
 func TestWebhookHandlerAcknowledges(t *testing.T) {
+	// Not parallel: it depends on timing.
 	const ts = 1700000000
 	now := time.Unix(ts, 0)
 	tests := []struct {
@@ -152,6 +154,7 @@ func TestWebhookHandlerAcknowledges(t *testing.T) {
 }
 
 func TestWebhookHandlerRefuses(t *testing.T) {
+	t.Parallel()
 	const ts = 1700000000
 	var calls atomic.Int64
 	srv, logs := webhookServer(t, Config{MaxBody: 1024, Handle: func(context.Context, Delivery) error { calls.Add(1); return nil }}, time.Unix(ts, 0))
@@ -187,6 +190,7 @@ func TestWebhookHandlerRefuses(t *testing.T) {
 // TestWebhookReplays: a replayed (or duplicated) accepted delivery is
 // answered 200 without calling the handler again; a failed one is retried.
 func TestWebhookReplays(t *testing.T) {
+	// Not parallel: it depends on timing.
 	const ts = 1700000000
 	var calls atomic.Int64
 	fail := atomic.Bool{}
@@ -215,6 +219,7 @@ func TestWebhookReplays(t *testing.T) {
 // processed once: a copy that arrives while it is being processed is
 // answered 429 and accepted when Prefinery tries again.
 func TestWebhookConcurrentDeliveries(t *testing.T) {
+	// Not parallel: it depends on timing.
 	const ts = 1700000000
 	var mu sync.Mutex
 	seen := map[string]int{}
@@ -247,6 +252,7 @@ func TestWebhookConcurrentDeliveries(t *testing.T) {
 }
 
 func TestNewHandlerValidates(t *testing.T) {
+	// Not parallel: it depends on timing.
 	ok := func(context.Context, Delivery) error { return nil }
 	for _, cfg := range []Config{
 		{Secrets: []prefinery.Secret{webhookSecret}},
@@ -308,6 +314,7 @@ func BenchmarkWebhook(b *testing.B) {
 // TestWebhookVectors checks verification against webhook signatures computed
 // in Node, Python, Ruby and PHP (testdata/vectors/generate.sh).
 func TestWebhookVectors(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile("../testdata/vectors/webhook-inputs.json")
 	require.NoError(t, err)
 	var inputs struct {
@@ -351,6 +358,7 @@ func testLogger() (*slog.Logger, *syncBuffer) { return testlog.New() }
 // TestSignVerifies: Sign writes the header Prefinery sends (the textbook
 // HMAC), and Verify accepts it.
 func TestSignVerifies(t *testing.T) {
+	t.Parallel()
 	at := time.Unix(1700000000, 0)
 	body := []byte(`{"event":"tester_created"}`)
 	header, err := Sign(webhookSecret, at, body)
@@ -362,6 +370,7 @@ func TestSignVerifies(t *testing.T) {
 // TestZeroSecretRefused: a zero Secret (what NewSecret returns beside its
 // error) is refused with an error everywhere, never a nil dereference.
 func TestZeroSecretRefused(t *testing.T) {
+	// Not parallel: shorten sets package-level timings.
 	var zero prefinery.Secret
 	at := time.Unix(1700000000, 0)
 	body := []byte(`{}`)
@@ -399,6 +408,7 @@ func signedWith(ts int64, body string, secrets ...string) string {
 // rotation (instance A knows both secrets, B only the new one) a duplicate
 // reaching both instances is processed once.
 func TestReplayKeyIgnoresWhichSignatureMatched(t *testing.T) {
+	// Not parallel: it depends on timing.
 	const ts = 1700000000
 	const oldText, newText = "whsec-old-0123456789abcdefghij", "whsec-new-0123456789abcdefghij"
 	var calls atomic.Int64
@@ -430,6 +440,7 @@ func TestReplayKeyIgnoresWhichSignatureMatched(t *testing.T) {
 // no copy is answered 200 before the processing it stands for succeeded:
 // copies that arrive while one is being processed are answered 429.
 func TestConcurrentCopiesWhileTheFirstFails(t *testing.T) {
+	// Not parallel: it depends on timing.
 	const ts = 1700000000
 	var attempts, successes atomic.Int64
 	var succeededAt atomic.Int64 // UnixNano of the successful processing
@@ -471,6 +482,7 @@ func TestConcurrentCopiesWhileTheFirstFails(t *testing.T) {
 // finishes after the budget is not run again by the retry: the delivery
 // stays claimed (429) until it returns, then is processed (200).
 func TestBudgetExpiryKeepsTheClaim(t *testing.T) {
+	// Not parallel: it depends on timing.
 	const ts = 1700000000
 	var calls atomic.Int64
 	finished := make(chan struct{})
@@ -503,6 +515,7 @@ func (hangingStore) Begin(context.Context, string, time.Duration) (Status, error
 // TestAnswersInTime: a replay store that hangs, and a body that stalls, are
 // answered 429 within the answer deadline (shortened here from 14 s).
 func TestAnswersInTime(t *testing.T) {
+	// Not parallel: shorten sets package-level timings.
 	const ts = 1700000000
 	shorten(t, 300*time.Millisecond, time.Second)
 	srv, _ := webhookServer(t, Config{Replays: hangingStore{}, Handle: func(context.Context, Delivery) error { return nil }}, time.Unix(ts, 0))
@@ -530,6 +543,7 @@ func TestAnswersInTime(t *testing.T) {
 // TestHandleGetsTheTimestamp: Handle receives the verified send time, to
 // order deliveries that arrive out of order.
 func TestHandleGetsTheTimestamp(t *testing.T) {
+	t.Parallel()
 	const ts = 1700000000
 	var got []time.Time
 	var mu sync.Mutex
@@ -552,6 +566,7 @@ func TestHandleGetsTheTimestamp(t *testing.T) {
 // never runs, and each cause is logged at ERROR once. A well-formed v1 entry
 // verifies beside one that is not a signature.
 func TestUnverifiedIsRetriedAndLoggedOnce(t *testing.T) {
+	t.Parallel()
 	const ts = 1700000000
 	var calls atomic.Int64
 	srv, logs := webhookServer(t, Config{Handle: func(context.Context, Delivery) error { calls.Add(1); return nil }}, time.Unix(ts, 0))
@@ -575,6 +590,7 @@ func TestUnverifiedIsRetriedAndLoggedOnce(t *testing.T) {
 
 // TestVerifyTolerance: 0 means the default (5 minutes); negative is refused.
 func TestVerifyTolerance(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1700000000, 0)
 	body := []byte(`{}`)
 	header, err := Sign(webhookSecret, now.Add(-4*time.Minute), body)

@@ -19,8 +19,9 @@ const SignatureLength = 2 * sha256.Size
 // Key is the key material of one secret. It is immutable and safe for
 // concurrent use; it has no String method, and nothing prints it.
 type Key struct {
-	macs   sync.Pool // of *macState
-	recent recentSignatures
+	macs    sync.Pool // of *macState
+	recent  recentSignatures
+	onSign  func() // called on each Sign: a test's counter (NewObserved); nil otherwise
 }
 
 // macState is one keyed HMAC state and the buffers it writes through.
@@ -41,6 +42,14 @@ func New(secret string) *Key {
 	return k
 }
 
+// NewObserved is New for tests: onSign is called on every Sign of the key,
+// so a test counts the signatures its requests made, without a global hook.
+func NewObserved(secret string, onSign func()) *Key {
+	k := New(secret)
+	k.onSign = onSign
+	return k
+}
+
 // Of returns the key inside a prefinery.Secret, or nil for a zero Secret or
 // a value of another type. The root package sets it when it loads, so every
 // package of the module that can name a Secret can reach its key, and no
@@ -53,6 +62,9 @@ var Of func(secret any) *Key
 // and its signature side by side (the signature returned is part of it), and
 // the slot's entry.
 func (k *Key) Sign(message string) string {
+	if k.onSign != nil {
+		k.onSign()
+	}
 	if len(message) > MaxRemembered {
 		return k.HMACHex(message)
 	}
