@@ -102,7 +102,6 @@ func TestEvictionDropsProcessedDeliveries(t *testing.T) {
 			require.NoError(t, s.Finish(ctx, "processed", time.Hour))
 			time.Sleep(1500 * time.Millisecond) // Redis's LRU clock ticks in seconds: the mark is now the least recently used
 
-
 			conn := pool.Get()
 			defer conn.Close()
 			value := strings.Repeat("x", 10<<10)
