@@ -33,20 +33,23 @@
 //
 // # What it needs from the pool
 //
-// A Dial (or DialContext) function, which it also calls directly: a
-// connection that fails at the connection level (a pooled connection opened
-// before Redis restarted, a reset) is retried once on a connection dialed
-// for the purpose, since each call is safe to repeat. A TestOnBorrow that
-// PINGs connections idle for more than a few seconds spares that retry, and
-// an IdleTimeout below the server's timeout keeps the pool from handing out
-// connections Redis already closed; neither is required. While Redis is
-// down, deliveries are answered 429 and Prefinery retries them.
+// A Dial (or DialContext) function, which it also calls directly: a call
+// that fails at the connection level (a pooled connection opened before
+// Redis restarted, a reset) is tried once more on a connection dialed for
+// the purpose, since each call is safe to repeat; one that Redis answers
+// LOADING (reading its append-only file after a restart) is tried again
+// until its context ends. A TestOnBorrow that PINGs connections idle for
+// more than a few seconds spares the first retry, and an IdleTimeout below
+// the server's timeout keeps the pool from handing out connections Redis
+// already closed; neither is required. While Redis is down, deliveries are
+// answered 429 and Prefinery retries them.
 package redisreplay
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -142,7 +145,7 @@ func (s *Store) do(ctx context.Context, call func(redis.Conn) error) error {
 	if err != nil {
 		return err // the pool could not dial either, or ctx is done
 	}
-	err = call(conn)
+	err = whileLoading(ctx, conn, call)
 	conn.Close() // a connection that failed is dropped, not pooled
 	if !connectionLevel(ctx, err) {
 		return err
@@ -152,7 +155,29 @@ func (s *Store) do(ctx context.Context, call func(redis.Conn) error) error {
 		return err // the first failure says more than the dial's
 	}
 	defer fresh.Close()
-	return call(fresh)
+	return whileLoading(ctx, fresh, call)
+}
+
+// loadingPause is how long a call waits before trying again while Redis
+// answers LOADING; a variable only so tests can shorten it.
+var loadingPause = 100 * time.Millisecond
+
+// whileLoading runs call, and again while Redis answers LOADING (it
+// restarted and is reading its append-only file: it ran nothing), until ctx
+// is done.
+func whileLoading(ctx context.Context, conn redis.Conn, call func(redis.Conn) error) error {
+	for {
+		err := call(conn)
+		var reply redis.Error
+		if !errors.As(err, &reply) || !strings.HasPrefix(string(reply), "LOADING") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(loadingPause):
+		}
+	}
 }
 
 // dial opens a connection with the pool's own dial function (its address,
@@ -197,6 +222,8 @@ func (s *Store) checkPolicy(ctx context.Context, conn redis.Conn) {
 	values, err := redis.Strings(redis.DoContext(conn, ctx, "CONFIG", "GET", "maxmemory-policy"))
 	var reply redis.Error
 	switch {
+	case errors.As(err, &reply) && strings.HasPrefix(string(reply), "LOADING"):
+		return // ask again later
 	case errors.As(err, &reply):
 		s.checkedPolicy.Store(true)
 		logger.Warn("redisreplay: could not read Redis's maxmemory-policy (CONFIG GET refused, as managed Redis often does); make sure it is noeviction, or give the webhook replay store a Redis of its own: an evicting policy drops processed deliveries under memory pressure and their duplicates are processed again",
