@@ -93,8 +93,10 @@ func TestWebhookHandlerOnRedis(t *testing.T) {
 // sees a lost release lapse in a second rather than Budget + 30 s.
 type shortLease struct{ *Store }
 
+const shortLeaseDuration = 500 * time.Millisecond
+
 func (s shortLease) Begin(ctx context.Context, key string, _ time.Duration) (webhook.Status, error) {
-	return s.Store.Begin(ctx, key, 500*time.Millisecond)
+	return s.Store.Begin(ctx, key, shortLeaseDuration)
 }
 
 // TestRedisDiesWhileHandleFails: the app's work fails because Redis died,

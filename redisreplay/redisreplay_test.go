@@ -2,6 +2,7 @@ package redisreplay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -25,10 +26,11 @@ const hint = "apt-get install -y redis-server; .ci/run installs it"
 type redisServer struct {
 	t         *testing.T
 	port, dir string
+	args      []string // added to the command line, such as a maxmemory-policy
 	cmd       *exec.Cmd
 }
 
-func startRedis(t *testing.T) *redisServer {
+func startRedis(t *testing.T, args ...string) *redisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -41,28 +43,33 @@ func startRedis(t *testing.T) *redisServer {
 	require.NoError(t, err)
 	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 	ln.Close()
-	r := &redisServer{t: t, port: port, dir: t.TempDir()}
+	r := &redisServer{t: t, port: port, dir: t.TempDir(), args: args}
 	r.start(bin)
 	t.Cleanup(r.stop)
 	return r
 }
 
-func (r *redisServer) start(bin string) {
-	r.cmd = exec.Command(bin, "--port", r.port, "--bind", "127.0.0.1", "--dir", r.dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "")
-	require.NoError(r.t, r.cmd.Start())
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+func (r *redisServer) start(bin string) { require.NoError(r.t, r.launch(bin)) }
+
+// launch starts the server and waits until it answers PING; unlike start,
+// it may run outside the test's goroutine (in a webhook's Handle).
+func (r *redisServer) launch(bin string) error {
+	args := append([]string{"--port", r.port, "--bind", "127.0.0.1", "--dir", r.dir, "--appendonly", "yes", "--appendfsync", "always", "--save", ""}, r.args...)
+	r.cmd = exec.Command(bin, args...)
+	if err := r.cmd.Start(); err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		c, err := redis.Dial("tcp", "127.0.0.1:"+r.port)
 		if err == nil {
 			_, err = c.Do("PING")
 			c.Close()
 			if err == nil {
-				return
+				return nil
 			}
 		}
-		require.True(r.t, time.Now().Before(deadline), "redis-server did not start")
-		time.Sleep(20 * time.Millisecond)
 	}
+	return errors.New("redis-server did not start")
 }
 
 func (r *redisServer) stop() {
@@ -75,7 +82,7 @@ func (r *redisServer) stop() {
 
 func (r *redisServer) pool() *redis.Pool {
 	return &redis.Pool{MaxIdle: 16, Dial: func() (redis.Conn, error) {
-		return redis.Dial("tcp", "127.0.0.1:"+r.port, redis.DialConnectTimeout(time.Second), redis.DialReadTimeout(time.Second))
+		return redis.Dial("tcp", "127.0.0.1:"+r.port, redis.DialConnectTimeout(5*time.Second), redis.DialReadTimeout(time.Second))
 	}}
 }
 

@@ -2,9 +2,11 @@
 // signatures with the same code the kit runs in the app, for when a page's
 // authenticateUser or getUser call gets a 403 from Prefinery.
 //
-// Install it with
+// Install it from a clone of the repository (until the module is published,
+// go install …@latest finds nothing):
 //
-//	go install github.com/prefinerykit/prefinery/cmd/prefinery-sign@latest
+//	git clone https://github.com/prefinerykit/prefinery && cd prefinery
+//	go install ./cmd/prefinery-sign
 //
 // The secret comes from the PREFINERY_IDENTITY_SECRET environment variable or
 // from a file (-secret-file), never from a flag value, which would land in the

@@ -29,6 +29,7 @@ const secretEnv = "PREFINERY_IDENTITY_SECRET"
 const usage = `Usage:
   prefinery-sign [-kind KIND] [-json] [-secret-file PATH] IDENTIFIER...
   prefinery-sign [-kind KIND] [-json] [-secret-file PATH] [-] < identifiers.txt
+  prefinery-sign [-kind KIND] [-json] [-secret-file PATH] -csv FILE [-column COLUMN]
   prefinery-sign [-secret-file PATH] -verify SIGNATURE IDENTIFIER
   prefinery-sign webhook [-t UNIX] [-secret-file PATH] [-post URL] PAYLOAD   (prefinery-sign webhook -h)
 
@@ -37,13 +38,22 @@ HMAC-SHA256 of the identifier under the project's secret), with the code the
 prefinery kit runs, or checks one.
 
 The secret is read from the environment variable PREFINERY_IDENTITY_SECRET or
-from the file given with -secret-file (written without a trailing newline, as
-the kit requires). It is never accepted as a flag value and never printed.
+from the file given with -secret-file (which may end with one line break, as
+editors write it; nothing more). It is never accepted as a flag value and
+never printed.
 
 Output: one "identifier<TAB>signature" line per identifier; with -json, one
 object per line, exactly as prefinery('authenticateUser', ...) takes it.
 With no IDENTIFIER, or "-", identifiers are read from standard input, one a
-line (so a CSV column can be piped through it).
+line. With -csv, they are one column of a CSV file (quoted fields such as
+"Lovelace, Ada" read as CSV, not split at the comma): the column named
+after -kind (email, referral_code, id) in the header, a one-column file's
+only column, or the one -column names.
+
+An identifier the kit would never sign (empty, not valid UTF-8, a control
+character, over 4096 bytes) is not signed: an error names its argument or
+line, the others are signed, and the exit code is 2. A first line that is a
+column header (email, referral_code, id) is skipped with a note.
 
 Flags:
 %s
@@ -52,11 +62,12 @@ Examples:
   prefinery-sign user@example.com
   prefinery-sign -json user@example.com
   prefinery-sign -kind referral_code -secret-file /run/secrets/prefinery AB12CD
-  cut -d, -f2 users.csv | prefinery-sign -
+  prefinery-sign -csv users.csv -column email      (or -column 2; - reads standard input)
   prefinery-sign -verify 8c1fea38...907e user@example.com
   prefinery-sign user@example.com -json        (flags may follow the arguments)
 
-Exit codes: 0 ok, 1 mismatch (-verify), 2 usage or configuration error.
+Exit codes: 0 ok, 1 mismatch (-verify), 2 usage or configuration error, or
+an identifier refused.
 `
 
 // run is the whole command, testable in-process.
@@ -71,6 +82,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 	secretFile := fs.String("secret-file", "", "read the secret from `PATH` instead of $"+secretEnv)
 	verify := fs.String("verify", "", "check `SIGNATURE` against the single IDENTIFIER; exit 0 if it matches, 1 if not")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	csvFile := fs.String("csv", "", "read identifiers from one column of the CSV file `FILE` (- for standard input)")
+	column := fs.String("column", "", "with -csv, the `COLUMN` of identifiers: a header name, or a number from 1 (as cut -f counts); default: the column named after -kind")
 	printUsage := func(w io.Writer) {
 		var flags strings.Builder
 		fs.SetOutput(&flags)
@@ -104,6 +117,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 		return exitUsage
 	}
 
+	switch {
+	case *column != "" && *csvFile == "":
+		fmt.Fprintln(stderr, "prefinery-sign: -column needs -csv FILE (- for standard input)")
+		return exitUsage
+	case *csvFile != "" && (*verify != "" || len(positional) > 0):
+		fmt.Fprintln(stderr, "prefinery-sign: -csv FILE reads the identifiers; give no IDENTIFIER arguments and no -verify with it")
+		return exitUsage
+	}
+
 	s, err := loadSecret(*secretFile, secretEnv, "copied from Prefinery's project settings", lookupEnv, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "prefinery-sign:", err)
@@ -116,41 +138,70 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, lookupEnv fun
 			fmt.Fprintln(stderr, "prefinery-sign: -verify takes exactly one IDENTIFIER argument")
 			return exitUsage
 		}
+		if err := refusal(kind, positional[0]); err != nil {
+			fmt.Fprintf(stderr, "prefinery-sign: %s; the kit never signs such an identifier\n", err)
+			return exitUsage
+		}
 		return verifyOne(key, kind, *verify, positional[0], stdout, stderr)
 	}
 
-	identifiers := positional
-	if len(identifiers) == 0 || (len(identifiers) == 1 && identifiers[0] == "-") {
-		var err error
-		if identifiers, err = readLines(stdin); err != nil {
+	var rows []row
+	switch {
+	case *csvFile != "":
+		if rows, err = readCSV(*csvFile, *column, kind, stdin, stderr); err != nil {
+			fmt.Fprintln(stderr, "prefinery-sign: -csv:", err)
+			return exitUsage
+		}
+	case len(positional) == 0 || (len(positional) == 1 && positional[0] == "-"):
+		if rows, err = readLines(stdin, stderr); err != nil {
 			fmt.Fprintln(stderr, "prefinery-sign: reading standard input:", err)
 			return exitUsage
 		}
-		if len(identifiers) > 0 && isHeader(identifiers[0]) {
-			fmt.Fprintf(stderr, "prefinery-sign: skipped the first line, %q: a column header, not an identifier\n", identifiers[0])
-			identifiers = identifiers[1:]
+	default:
+		for i, identifier := range positional {
+			rows = append(rows, row{where: fmt.Sprintf("argument %d", i+1), identifier: identifier})
 		}
 	}
 	code := exitOK
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
-	for _, identifier := range identifiers {
-		warn(stderr, kind, identifier)
-		id := prefinery.Identity{Kind: kind, Identifier: identifier, Signature: key.Sign(identifier)}
-		if !*asJSON {
-			fmt.Fprintf(out, "%s\t%s\n", identifier, id.Signature)
-			continue
-		}
-		b, err := id.MarshalJSON()
-		if err != nil {
-			fmt.Fprintf(stderr, "prefinery-sign: %q: %v\n", identifier, err)
+	for _, r := range rows {
+		if r.problem != "" {
+			fmt.Fprintf(stderr, "prefinery-sign: %s: not signed: %s\n", r.where, r.problem)
 			code = exitUsage
 			continue
 		}
+		if err := refusal(kind, r.identifier); err != nil {
+			fmt.Fprintf(stderr, "prefinery-sign: %s: not signed: %s\n", r.where, err)
+			code = exitUsage
+			continue
+		}
+		warn(stderr, kind, r.identifier)
+		id := prefinery.Identity{Kind: kind, Identifier: r.identifier, Signature: key.Sign(r.identifier)}
+		if !*asJSON {
+			fmt.Fprintf(out, "%s\t%s\n", r.identifier, id.Signature)
+			continue
+		}
+		b, _ := id.MarshalJSON() // refusal checked what it refuses
 		out.Write(b)
 		out.WriteByte('\n')
 	}
 	return code
+}
+
+// row is one identifier to sign and where it came from ("argument 2",
+// "line 7"), for its error; problem says why a row holds none.
+type row struct{ where, identifier, problem string }
+
+// refusal is why the kit would never sign and emit identifier (empty,
+// invalid UTF-8, a control character, too long), or nil: the same check in
+// plain and -json output, by the kit's own code.
+func refusal(kind prefinery.Kind, identifier string) error {
+	probe := prefinery.Identity{Kind: kind, Identifier: identifier, Signature: strings.Repeat("0", secret.SignatureLength)}
+	if _, err := probe.MarshalJSON(); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), prefinery.ErrInvalidIdentifier.Error()+": "))
+	}
+	return nil
 }
 
 // loadSecret reads the secret from the environment variable envName, or from
@@ -219,12 +270,8 @@ func warn(stderr io.Writer, kind prefinery.Kind, identifier string) {
 	if kind == prefinery.KindEmail && strings.IndexFunc(identifier, unicode.IsUpper) >= 0 {
 		fmt.Fprintf(stderr, "warning: %q has upper-case letters; Prefinery must have the address in exactly this case\n", identifier)
 	}
-	if identifier == "" {
-		fmt.Fprintln(stderr, "warning: an empty identifier; the kit never signs one")
-	}
 }
 
-// readLines returns the lines of r without their line endings (LF or CRLF).
 
 // parseInterspersed parses flags wherever they stand among the arguments
 // (prefinery-sign bob@example.com -json), as a person debugging a 403 types
@@ -247,17 +294,8 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// isHeader reports whether a first line of standard input is a column
-// header (email, referral_code, id, in any case) rather than an identifier.
-func isHeader(line string) bool {
-	switch strings.ToLower(strings.Trim(strings.TrimSpace(line), `"`)) {
-	case "email", "e-mail", "email_address", "referral_code", "id":
-		return true
-	}
-	return false
-}
-
-// version is the module version the command was built from.
+// version is the module version the command was built from (built from a
+// clone, a pseudo-version naming the commit).
 func version() string {
 	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
 		return info.Main.Version
@@ -265,12 +303,19 @@ func version() string {
 	return "(devel)"
 }
 
-func readLines(r io.Reader) ([]string, error) {
-	var lines []string
+// readLines returns the lines of r without their line endings (LF or CRLF),
+// a first line that is a column header skipped with a note on stderr.
+func readLines(r io.Reader, stderr io.Writer) ([]row, error) {
+	var rows []row
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		lines = append(lines, strings.TrimSuffix(sc.Text(), "\r"))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSuffix(sc.Text(), "\r")
+		if n == 1 && isHeader(line) {
+			fmt.Fprintf(stderr, "prefinery-sign: skipped the first line, %q: a column header, not an identifier\n", line)
+			continue
+		}
+		rows = append(rows, row{where: fmt.Sprintf("line %d", n), identifier: line})
 	}
-	return lines, sc.Err()
+	return rows, sc.Err()
 }

@@ -107,6 +107,22 @@ func TestRun(t *testing.T) {
 			wantOut: "User@example.com\t" + sign(t, "User@example.com") + "\n", wantErrHas: []string{"upper-case letters"}},
 		{name: "no case warning for referral codes", args: []string{"-kind", "referral_code", "ABC"}, env: withSecret,
 			wantOut: "ABC\t" + sign(t, "ABC") + "\n", noErr: true},
+		{name: "empty argument refused", args: []string{""}, env: withSecret, wantCode: 2, wantOut: "",
+			wantErrHas: []string{"argument 1: not signed: the identifier is empty"}},
+		{name: "empty argument refused, json", args: []string{"-json", ""}, env: withSecret, wantCode: 2, wantOut: "",
+			wantErrHas: []string{"argument 1: not signed: the identifier is empty"}},
+		{name: "empty argument among others", args: []string{"a@x.com", "", "b@x.com"}, env: withSecret, wantCode: 2,
+			wantOut: "a@x.com\t" + sign(t, "a@x.com") + "\nb@x.com\t" + sign(t, "b@x.com") + "\n", wantErrHas: []string{"argument 2: not signed"}},
+		{name: "empty stdin line", args: []string{"-"}, stdin: "a@x.com\n\nb@x.com\n", env: withSecret, wantCode: 2,
+			wantOut: "a@x.com\t" + sign(t, "a@x.com") + "\nb@x.com\t" + sign(t, "b@x.com") + "\n", wantErrHas: []string{"line 2: not signed: the identifier is empty"}},
+		{name: "empty stdin line, json", args: []string{"-json"}, stdin: "\r\n", env: withSecret, wantCode: 2, wantOut: "",
+			wantErrHas: []string{"line 1: not signed: the identifier is empty"}},
+		{name: "plain refuses invalid utf-8", args: []string{"a\xffb"}, env: withSecret, wantCode: 2, wantOut: "", wantErrHas: []string{"not valid UTF-8"}},
+		{name: "plain refuses a control character", args: []string{"a\tb@x.com"}, env: withSecret, wantCode: 2, wantOut: "", wantErrHas: []string{"control character"}},
+		{name: "verify refuses an empty identifier", args: []string{"-verify", sigUser, ""}, env: withSecret, wantCode: 2, wantOut: "",
+			wantErrHas: []string{"the identifier is empty; the kit never signs such an identifier"}},
+		{name: "column without csv", args: []string{"-column", "email"}, env: withSecret, wantCode: 2, wantErrHas: []string{"-column needs -csv FILE"}},
+		{name: "csv with arguments", args: []string{"-csv", "-", "a@x.com"}, env: withSecret, wantCode: 2, wantErrHas: []string{"no IDENTIFIER arguments"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,6 +176,21 @@ func TestBinary(t *testing.T) {
 	err = cmd.Run()
 	require.ErrorAs(t, err, &exitErr)
 	assert.Equal(t, 2, exitErr.ExitCode(), "a missing secret exits 2")
+
+	cmd = exec.Command(bin, "")
+	cmd.Env = append(os.Environ(), secretEnv+"="+testSecret)
+	out, err = cmd.Output()
+	require.ErrorAs(t, err, &exitErr)
+	assert.Equal(t, 2, exitErr.ExitCode(), "an empty identifier exits 2")
+	assert.Empty(t, out, "and prints no signature")
+
+	users := filepath.Join(t.TempDir(), "users.csv")
+	require.NoError(t, os.WriteFile(users, []byte("name,email\n\"Lovelace, Ada\",ada@example.com\n"), 0o600))
+	cmd = exec.Command(bin, "-csv", users, "-column", "email")
+	cmd.Env = append(os.Environ(), secretEnv+"="+testSecret)
+	out, err = cmd.Output()
+	require.NoError(t, err)
+	assert.Equal(t, "ada@example.com\t"+sign(t, "ada@example.com")+"\n", string(out))
 }
 
 func TestRunWebhook(t *testing.T) {

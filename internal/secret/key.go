@@ -19,9 +19,9 @@ const SignatureLength = 2 * sha256.Size
 // Key is the key material of one secret. It is immutable and safe for
 // concurrent use; it has no String method, and nothing prints it.
 type Key struct {
-	macs    sync.Pool // of *macState
-	recent  recentSignatures
-	onSign  func() // called on each Sign: a test's counter (NewObserved); nil otherwise
+	macs   sync.Pool // of *macState
+	recent recentSignatures
+	onSign func() // called on each Sign: a test's counter (NewObserved); nil otherwise
 }
 
 // macState is one keyed HMAC state and the buffers it writes through.
