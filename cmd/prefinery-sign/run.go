@@ -272,7 +272,6 @@ func warn(stderr io.Writer, kind prefinery.Kind, identifier string) {
 	}
 }
 
-
 // parseInterspersed parses flags wherever they stand among the arguments
 // (prefinery-sign bob@example.com -json), as a person debugging a 403 types
 // them; everything after "--" is an argument.
