@@ -23,7 +23,7 @@ import (
 var fuzzSharedSecret = mustSecret(vendorSecretText)
 
 // FuzzSign checks signing against crypto/hmac used the textbook way, for any
-// secret and identifier, signed fresh and remembered.
+// secret and identifier, with fresh and pooled HMAC states.
 func FuzzSign(f *testing.F) {
 	f.Add(vendorSecretText, "user@example.com")
 	f.Add("secret", "Message")
@@ -33,13 +33,13 @@ func FuzzSign(f *testing.F) {
 		mac.Write([]byte(identifier))
 		want := hex.EncodeToString(mac.Sum(nil))
 		s := uncheckedSecret(secret)
-		for _, round := range []string{"first", "remembered"} {
+		for _, round := range []string{"first", "pooled state"} {
 			if got := s.key.Sign(identifier); got != want {
 				t.Fatalf("sign(%q) under %d-byte secret, %s = %s, want %s", identifier, len(secret), round, got, want)
 			}
 		}
-		// One secret across all inputs: its remembered signatures fill up
-		// and evict, and must still answer each identifier with its own.
+		// One secret across all inputs: its pooled states, reused by every
+		// input, must answer each identifier with its own signature.
 		if got := fuzzSharedSecret.key.Sign(identifier); got != naiveSign(vendorSecretText, identifier) {
 			t.Fatalf("shared secret: sign(%q) = %s", identifier, got)
 		}

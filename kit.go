@@ -55,8 +55,6 @@ func (k *Kit) Rotate(secret Secret) error {
 // Sign returns the signature of identifier (64 lowercase hex characters)
 // under the current secret, for code outside a request: a mailer, a job.
 // Sign only identifiers the server knows belong to the user being served.
-// The secret remembers its last signatures, so signing an identifier again
-// soon costs a lookup, not an HMAC.
 func (k *Kit) Sign(identifier string) string {
 	return k.secret.Load().key.Sign(identifier)
 }

@@ -36,10 +36,10 @@ func secretFragments(secret string) []string {
 
 func assertNoSecret(t *testing.T, out string, how string) {
 	t.Helper()
-	// The signature the Secret remembers from TestSecretNeverPrinted's warm-up
-	// is derived from the secret too.
-	remembered := naiveSign(testSecretText, warmIdentifier)[:16]
-	frags := append(secretFragments(testSecretText), remembered, fmt.Sprintf("%x", remembered[:8]))
+	// The warm-up's signature (its MAC stays in a pooled state's buffer) is
+	// derived from the secret too.
+	warm := naiveSign(testSecretText, warmIdentifier)[:16]
+	frags := append(secretFragments(testSecretText), warm, fmt.Sprintf("%x", warm[:8]))
 	for _, frag := range frags {
 		if !assert.NotContains(t, out, frag, "%s leaked the secret", how) {
 			return
@@ -67,8 +67,8 @@ type AppWithPublicFields struct {
 // TestSecretNeverPrinted prints every value that holds the secret, held
 // directly, by pointer, and in exported and unexported fields, through every
 // fmt verb, log, slog, encoding/json, encoding/xml, errors and panics.
-// warmIdentifier is signed before the printing test, so the Secret holds its
-// signature.
+// warmIdentifier is signed before the printing test, so the Secret's pooled
+// HMAC state holds its MAC.
 const warmIdentifier = "warm@example.com"
 
 func TestSecretNeverPrinted(t *testing.T) {
@@ -76,7 +76,7 @@ func TestSecretNeverPrinted(t *testing.T) {
 	cfg := Config{Secret: testSecret, Sessions: scs.New(), ProjectKey: "abc123"}
 	kit, err := New(cfg)
 	require.NoError(t, err)
-	kit.Sign(warmIdentifier) // fill the HMAC pool (its states hold the pads) and the remembered signatures
+	kit.Sign(warmIdentifier) // fill the HMAC pool (its states hold the pads and the last MAC)
 	kitValue := reflect.ValueOf(kit).Elem().Interface()
 	secret := testSecret
 	values := map[string]any{

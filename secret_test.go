@@ -212,14 +212,14 @@ func TestSecretFromFile(t *testing.T) {
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
 
-// TestRecentSignaturesRotation: after Rotate, an identifier signed before is
+// TestSignAfterRotation: after Rotate, an identifier signed before is
 // signed with the new secret.
-func TestRecentSignaturesRotation(t *testing.T) {
+func TestSignAfterRotation(t *testing.T) {
 	t.Parallel()
 	kit := newKit(t, Config{Sessions: scs.New()})
 	const id = "rotating@example.com"
 	require.Equal(t, naiveSign(testSecretText, id), kit.Sign(id))
-	require.Equal(t, naiveSign(testSecretText, id), kit.Sign(id), "remembered")
+	require.Equal(t, naiveSign(testSecretText, id), kit.Sign(id), "again")
 	require.NoError(t, kit.Rotate(mustSecret(vendorSecretText)))
 	assert.Equal(t, naiveSign(vendorSecretText, id), kit.Sign(id))
 }

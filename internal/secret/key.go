@@ -1,5 +1,5 @@
 // Package secret holds the kit's key material: a Prefinery secret as a pool
-// of keyed HMAC-SHA256 states, with the signatures it gave lately. The root
+// of keyed HMAC-SHA256 states. The root
 // package's Secret wraps a *Key; the webhook package and the CLI reach the key
 // through [Of], so it is shared by the module's packages and exported by none.
 package secret
@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
-	"strings"
 	"sync"
 )
 
@@ -20,8 +19,7 @@ const SignatureLength = 2 * sha256.Size
 // concurrent use; it has no String method, and nothing prints it.
 type Key struct {
 	macs   sync.Pool // of *macState
-	recent recentSignatures
-	onSign func() // called on each Sign: a test's counter (NewObserved); nil otherwise
+	onSign func()    // called on each Sign: a test's counter (NewObserved); nil otherwise
 }
 
 // macState is one keyed HMAC state and the buffers it writes through.
@@ -35,7 +33,7 @@ type macState struct {
 // the policy (length, whitespace) first.
 func New(secret string) *Key {
 	b := []byte(secret)
-	k := &Key{recent: newRecentSignatures()}
+	k := &Key{}
 	// crypto/hmac keeps the keyed pad states, so Reset readies a pooled
 	// state without hashing the key again.
 	k.macs.New = func() any { return &macState{h: hmac.New(sha256.New, b)} }
@@ -56,40 +54,11 @@ func NewObserved(secret string, onSign func()) *Key {
 // other module can.
 var Of func(secret any) *Key
 
-// Sign returns the lowercase hex HMAC-SHA256 of message, from the recent
-// signatures when message was signed lately. A message signed afresh is
-// remembered with two allocations: one string holding a copy of the message
-// and its signature side by side (the signature returned is part of it), and
-// the slot's entry.
+// Sign returns the lowercase hex HMAC-SHA256 of message.
 func (k *Key) Sign(message string) string {
 	if k.onSign != nil {
 		k.onSign()
 	}
-	if len(message) > MaxRemembered {
-		return k.HMACHex(message)
-	}
-	slot, remembered, ok := k.recent.lookup(message)
-	if ok {
-		return remembered
-	}
-	var sum [sha256.Size]byte
-	var sig [SignatureLength]byte
-	k.MAC(&sum, nil, message)
-	hex.Encode(sig[:], sum[:])
-	var b strings.Builder
-	b.Grow(len(message) + SignatureLength)
-	b.WriteString(message)
-	b.Write(sig[:])
-	both := b.String()
-	// A copy of the message, so a short one cut from a large string does not
-	// keep that alive; the signature shares its allocation.
-	slot.Store(&signedMessage{both[:len(message)], both[len(message):]})
-	return both[len(message):]
-}
-
-// HMACHex computes the lowercase hex HMAC-SHA256 of message, never from the
-// recent signatures.
-func (k *Key) HMACHex(message string) string {
 	var sum [sha256.Size]byte
 	var out [SignatureLength]byte
 	k.MAC(&sum, nil, message)
