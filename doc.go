@@ -13,25 +13,9 @@
 //
 // Load the secret, create one [Kit] with [New], put [Kit.Middleware] inside
 // the scs session manager's LoadAndSave, sign users in with [Kit.Login], and
-// put {{prefineryEmbed .Request}} in the layout's <head>:
-//
-//	secret, err := prefinery.SecretFromEnv("PREFINERY_IDENTITY_SECRET")
-//	if err != nil {
-//		log.Fatal(err)
-//	}
-//	sessions := scs.New()
-//	kit, err := prefinery.New(prefinery.Config{
-//		Secret:     secret,
-//		Sessions:   sessions,
-//		ProjectKey: "ab12cd34",
-//	})
-//	if err != nil {
-//		log.Fatal(err)
-//	}
-//	layout := template.Must(template.New("layout").Funcs(kit.FuncMap()).Parse(layoutHTML))
-//	mux.Handle("/prefinery/identity", kit.IdentityHandler())
-//	http.ListenAndServe(addr, sessions.LoadAndSave(kit.Middleware(mux)))
-//
+// put {{prefineryEmbed .Request}} in the layout's <head>: the examples of
+// [Kit.Middleware] and [Kit.FuncMap] show each step as code the compiler
+// checks (package docs carry no code of their own, so none can rot).
 // The runnable version is examples/basic (go run ./examples/basic).
 //
 // # Sessions
@@ -68,7 +52,8 @@
 // # Layout
 //
 // This package is the identity path users call: [Kit] over a validated
-// [Config], [Secret], [Identity], the middleware and its per-request state,
+// [Config], [Secret], [Identity], the middleware with its identity cell and
+// guard writer,
 // sessions, rendering and AutoInsert. Parsers live in internal packages, each
 // with its tests and fuzzer: internal/csp (Content-Security-Policy),
 // internal/htmlscan (where AutoInsert may insert), internal/cachecontrol;

@@ -10,13 +10,8 @@
 // treats 200 and 201 as accepted, retries 429 (and timeouts after 15 s),
 // removes the endpoint on 410, and drops the event on any other status.
 //
-//	handler, err := webhook.NewHandler(webhook.Config{
-//		Secrets: []prefinery.Secret{secret},
-//		Handle: func(ctx context.Context, body []byte) error {
-//			return queue.Add(ctx, body) // acknowledge fast, work later
-//		},
-//	})
-//	mux.Handle("POST /webhooks/prefinery", handler)
+// The example of [NewHandler] shows the handler mounted, as code the compiler
+// checks.
 //
 // Tests of an app's own handler sign deliveries with [Sign].
 package webhook
