@@ -194,7 +194,7 @@ func (k *Kit) renderCall(r *http.Request, name string, fields map[string]any, ca
 	if err != nil {
 		return "", err
 	}
-	return calls[name][b2i(nonce != "")][b2i(path != nil)].render(nonce, encoded, path), nil
+	return calls[name][b2i(nonce != "")][b2i(path != nil)].render(nonce, "", encoded, path), nil
 }
 
 // embedReferralPage renders the call that shows the signed-in user's referral

@@ -17,7 +17,10 @@ import (
 //   - the nonce, in an attribute: validated base64, whose only character
 //     html/template escapes in that context is '+' (as "&#43;");
 //   - the identity, in a script: html/template renders a json.Marshaler as its
-//     HTML-safe encoding/json output, which is Identity.MarshalJSON.
+//     HTML-safe encoding/json output, which is Identity.MarshalJSON;
+//   - for a loader on the app's own origin (a path), the request's origin in
+//     front of it: a scheme and a host of letters, digits and ".-:[]", which
+//     html/template's URL normalizer and attribute escaper leave as they are.
 //
 // TestCompiledMatchesTemplate and FuzzEmbed check that the result is byte for
 // byte what executing the template gives.
@@ -30,6 +33,7 @@ const (
 	nonceHole
 	identityHole // the identity, or a call's parameters: JSON
 	callbackHole // a call's callback path: a JSON array of identifiers
+	originHole   // the request's origin, before a loader path
 )
 
 // nonceSentinel survives attribute escaping unchanged and cannot occur in the
@@ -46,6 +50,10 @@ const (
 	callbackSentinel     = "PrefineryCallbackHole5c"
 	callbackSentinelJSON = `["` + callbackSentinel + `"]`
 )
+
+// originSentinel stands before a loader path: a relative URL segment that
+// html/template leaves unchanged, as it does the origin that replaces it.
+const originSentinel = "PrefineryOriginHole3b"
 
 type identitySentinel struct{}
 
@@ -84,6 +92,9 @@ func compileSkeletons(src string) (*skeletonSet, error) {
 		for _, withNonce := range []bool{false, true} {
 			for _, withIdentity := range []bool{false, true} {
 				data := snippetData{Src: src}
+				if strings.HasPrefix(src, "/") {
+					data.Src = originSentinel + src
+				}
 				if withNonce {
 					data.Nonce = nonceSentinel
 				}
@@ -113,7 +124,7 @@ func splitSkeleton(out string) skeleton {
 	sentinels := []struct {
 		text string
 		hole hole
-	}{{nonceSentinel, nonceHole}, {identitySentinelJSON, identityHole}, {callbackSentinelJSON, callbackHole}}
+	}{{nonceSentinel, nonceHole}, {identitySentinelJSON, identityHole}, {callbackSentinelJSON, callbackHole}, {originSentinel, originHole}}
 	var s skeleton
 	for {
 		at, which := -1, 0
@@ -138,11 +149,12 @@ func splitSkeleton(out string) skeleton {
 }
 
 // render fills the skeleton's holes. nonce must be validated base64,
-// identity the output of Identity.MarshalJSON (or a call's ASCII JSON
-// parameters), and callback a JSON array of validated identifiers.
-func (s *skeleton) render(nonce string, identity, callback []byte) template.HTML {
+// origin a scheme and a plain host (or ""), identity the output of
+// Identity.MarshalJSON (or a call's ASCII JSON parameters), and callback a
+// JSON array of validated identifiers.
+func (s *skeleton) render(nonce, origin string, identity, callback []byte) template.HTML {
 	var b strings.Builder
-	b.Grow(s.size + s.nonceHoles*len(nonce) + len(identity) + len(callback)) // a '+' in the nonce may still grow it
+	b.Grow(s.size + s.nonceHoles*len(nonce) + len(origin) + len(identity) + len(callback)) // a '+' in the nonce may still grow it
 	for _, p := range s.pieces {
 		b.WriteString(p.text)
 		switch p.hole {
@@ -152,6 +164,8 @@ func (s *skeleton) render(nonce string, identity, callback []byte) template.HTML
 			b.Write(identity)
 		case callbackHole:
 			b.Write(callback)
+		case originHole:
+			b.WriteString(origin)
 		}
 	}
 	return template.HTML(b.String())

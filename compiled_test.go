@@ -15,6 +15,9 @@ func referenceRender(t testing.TB, kit *Kit, tmpl int, r *http.Request) string {
 	data := snippetData{Nonce: kit.validNonce(r)}
 	if tmpl != authenticateTemplate {
 		data.Src = kit.cfg.WidgetURL
+		if r != nil && strings.HasPrefix(kit.cfg.WidgetURL, "/") {
+			data.Src = kit.pageOrigin(r) + kit.cfg.WidgetURL
+		}
 	}
 	if tmpl != loaderTemplate {
 		if id, ok := kit.templateIdentity(r); ok {

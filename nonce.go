@@ -60,14 +60,25 @@ func (k *Kit) loaderSource(r *http.Request) string {
 	if k.origin != "" || k.cfg.WidgetURL == "" {
 		return k.origin
 	}
-	if !isPlainHost(r.Host) {
+	if origin := k.pageOrigin(r); origin != "" {
+		return origin + k.cfg.WidgetURL
+	}
+	return ""
+}
+
+// pageOrigin is the origin the kit renders in front of a loader on the
+// app's own origin (a path WidgetURL) on r's page: scheme://host of the host
+// r was sent to, the origin loaderSource allows, so a <base href> injected
+// into the page cannot point the kit's nonced loader elsewhere. It is ""
+// for an absolute loader, or a Host that is not a plain host[:port].
+func (k *Kit) pageOrigin(r *http.Request) string {
+	if k.origin != "" || k.cfg.WidgetURL == "" || r == nil || !isPlainHost(r.Host) {
 		return ""
 	}
-	scheme := "http" // in CSP, an http: source matches https: too
 	if r.TLS != nil {
-		scheme = "https"
+		return "https://" + r.Host
 	}
-	return scheme + "://" + r.Host + k.cfg.WidgetURL
+	return "http://" + r.Host // in CSP, an http: source matches https: too
 }
 
 // isPlainHost reports whether host is letters, digits, '.', '-', ':', '['

@@ -1,9 +1,12 @@
 package prefinery
 
 import (
+	"crypto/tls"
+	"html/template"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -152,4 +155,43 @@ func TestPathLoaderNeverAddsSelf(t *testing.T) {
 	}
 	tlsReq := httptest.NewRequest(http.MethodGet, "https://app.example/", nil)
 	assert.Equal(t, "https://app.example/prefinery-standin/widget.js", kit.loaderSource(tlsReq))
+}
+
+// TestLoaderIgnoresInjectedBase: with a loader on the app's own origin (a
+// path WidgetURL), the kit renders its absolute URL on the request's host,
+// so a <base href> injected into the page cannot point the nonced loader at
+// another site. The control resolves the path the kit used to render against
+// the same base: it would have loaded the attacker's script.
+func TestLoaderIgnoresInjectedBase(t *testing.T) {
+	t.Parallel()
+	kit := newKit(t, Config{WidgetURL: "/static/widget.js"})
+	tmpl := template.Must(template.New("p").Funcs(kit.FuncMap()).Parse(
+		`<html><head><base href="https://evil.example/">{{prefineryLoader .}}</head><body></body></html>`))
+	for _, tt := range []struct {
+		name string
+		tls  bool
+		want string
+	}{
+		{"http", false, "http://app.example/static/widget.js"},
+		{"https", true, "https://app.example/static/widget.js"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "http://app.example/", nil)
+			if tt.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			var page strings.Builder
+			kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				require.NoError(t, tmpl.Execute(&page, r))
+			})).ServeHTTP(httptest.NewRecorder(), r)
+			_, srcs := inlineScripts(t, page.String())
+			require.Len(t, srcs, 1)
+			base, _ := url.Parse("https://evil.example/")
+			loaded, err := base.Parse(srcs[0])
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, loaded.String(), "the loader the browser fetches")
+			control, _ := base.Parse(kit.cfg.WidgetURL)
+			assert.Equal(t, "evil.example", control.Host, "control: the path alone follows the injected base")
+		})
+	}
 }

@@ -154,7 +154,7 @@ func (k *Kit) render(r *http.Request, t int) (template.HTML, error) {
 	}
 	nonce := k.validNonce(r)
 	skel := &k.snippets[t][b2i(nonce != "")][b2i(identity != nil)]
-	return skel.render(nonce, identity, nil), nil
+	return skel.render(nonce, k.pageOrigin(r), identity, nil), nil
 }
 
 // fieldsOf builds a field map from name, value pairs.

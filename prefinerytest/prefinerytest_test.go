@@ -89,4 +89,4 @@ func TestSignedIn(t *testing.T) {
 	}
 }
 
-const standinLoader = `src="/prefinery-standin/widget.js"`
+const standinLoader = `src="http://example.com/prefinery-standin/widget.js"` // on the request's host: an injected <base> cannot move it
