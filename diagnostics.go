@@ -3,7 +3,8 @@ package prefinery
 import (
 	"context"
 	"log/slog"
-	"sync/atomic"
+
+	"github.com/prefinerykit/prefinery/internal/logonce"
 )
 
 // diagnostic names one wiring mistake the kit can see at run time: each is
@@ -65,12 +66,12 @@ var fixWithoutSessions = map[diagnostic]string{
 type diagnostics struct {
 	log      *slog.Logger
 	ownUsers bool // the Kit has no Config.Sessions: fixes that name scs do not apply
-	logged   [diagnosticCount]atomic.Bool
+	logged   logonce.Set[diagnostic]
 }
 
 // report logs d with attrs the first time; later reports are dropped.
 func (ds *diagnostics) report(d diagnostic, attrs ...slog.Attr) {
-	if ds.logged[d].Swap(true) {
+	if !ds.logged.First(d) {
 		return
 	}
 	m := diagnosticMessages[d]

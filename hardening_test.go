@@ -307,50 +307,60 @@ func TestRotateMidRequest(t *testing.T) {
 // TestNoncedPageNotSharedCached: a signed-out page that the app marks
 // public, max-age under a CSP gets the kit's nonce, and so becomes private:
 // behind a cache that serves one copy to everyone, each visitor still gets a
-// nonce of their own. The control (the same page with a nonce of the app's,
-// without the kit) shows the cache handing one nonce to every visitor.
+// nonce of their own. A Cache-Control that does not parse ("public;
+// max-age=600", which nginx reads leniently as public) fails closed. The
+// control (the same page with a nonce of the app's, without the kit) shows
+// the cache handing one nonce to every visitor.
 func TestNoncedPageNotSharedCached(t *testing.T) {
 	t.Parallel()
-	kit := newKit(t, Config{Sessions: scs.New()})
-	tmpl := template.Must(template.New("p").Funcs(kit.FuncMap()).Parse(`<html><head>{{prefineryEmbed .}}</head><body>welcome</body></html>`))
-	page := func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "script-src 'self'")
-		w.Header().Set("Cache-Control", "public, max-age=600")
-		w.Header().Set("Surrogate-Control", "max-age=3600")
-		require.NoError(t, tmpl.Execute(w, r))
-	}
-	var appNonces atomic.Int64
-	control := func(w http.ResponseWriter, r *http.Request) {
-		nonce := strconv.FormatInt(appNonces.Add(1), 10)
-		w.Header().Set("Content-Security-Policy", "script-src 'nonce-"+nonce+"'")
-		w.Header().Set("Cache-Control", "public, max-age=600")
-		_, _ = io.WriteString(w, `<script nonce="`+nonce+`">app()</script>`)
-	}
-	top := http.NewServeMux()
-	top.Handle("GET /page", kit.cfg.Sessions.LoadAndSave(kit.Middleware(http.HandlerFunc(page))))
-	top.HandleFunc("GET /control", control)
-	srv := httptest.NewServer(&sharedCache{backend: top, entries: map[string]cachedResponse{}})
-	defer srv.Close()
+	for _, tt := range []struct{ appCacheControl, want string }{
+		{"public, max-age=600", "private, max-age=600"},
+		{"public; max-age=600", "private"},
+	} {
+		t.Run(tt.appCacheControl, func(t *testing.T) {
+			t.Parallel()
+			kit := newKit(t, Config{Sessions: scs.New()})
+			tmpl := template.Must(template.New("p").Funcs(kit.FuncMap()).Parse(`<html><head>{{prefineryEmbed .}}</head><body>welcome</body></html>`))
+			page := func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Security-Policy", "script-src 'self'")
+				w.Header().Set("Cache-Control", tt.appCacheControl)
+				w.Header().Set("Surrogate-Control", "max-age=3600")
+				require.NoError(t, tmpl.Execute(w, r))
+			}
+			var appNonces atomic.Int64
+			control := func(w http.ResponseWriter, r *http.Request) {
+				nonce := strconv.FormatInt(appNonces.Add(1), 10)
+				w.Header().Set("Content-Security-Policy", "script-src 'nonce-"+nonce+"'")
+				w.Header().Set("Cache-Control", tt.appCacheControl)
+				_, _ = io.WriteString(w, `<script nonce="`+nonce+`">app()</script>`)
+			}
+			top := http.NewServeMux()
+			top.Handle("GET /page", kit.cfg.Sessions.LoadAndSave(kit.Middleware(http.HandlerFunc(page))))
+			top.HandleFunc("GET /control", control)
+			srv := httptest.NewServer(&sharedCache{backend: top, entries: map[string]cachedResponse{}})
+			defer srv.Close()
 
-	nonceOf := func(path string) (string, http.Header) {
-		res, err := http.Get(srv.URL + path)
-		require.NoError(t, err)
-		defer res.Body.Close()
-		body, _ := io.ReadAll(res.Body)
-		m := regexp.MustCompile(`nonce="([^"]+)"`).FindSubmatch(body)
-		require.NotNil(t, m, "%s", body)
-		return string(m[1]), res.Header
-	}
-	first, h := nonceOf("/page")
-	second, h2 := nonceOf("/page")
-	assert.NotEqual(t, first, second, "each visitor gets their own nonce")
-	assert.Empty(t, h2.Get("X-Cache"), "never served from the shared cache")
-	assert.Equal(t, "private, max-age=600", h.Get("Cache-Control"))
-	assert.Empty(t, h.Get("Surrogate-Control"))
-	assert.Contains(t, h.Get("Content-Security-Policy"), "'nonce-"+first+"'")
+			nonceOf := func(path string) (string, http.Header) {
+				res, err := http.Get(srv.URL + path)
+				require.NoError(t, err)
+				defer res.Body.Close()
+				body, _ := io.ReadAll(res.Body)
+				m := regexp.MustCompile(`nonce="([^"]+)"`).FindSubmatch(body)
+				require.NotNil(t, m, "%s", body)
+				return string(m[1]), res.Header
+			}
+			first, h := nonceOf("/page")
+			second, h2 := nonceOf("/page")
+			assert.NotEqual(t, first, second, "each visitor gets their own nonce")
+			assert.Empty(t, h2.Get("X-Cache"), "never served from the shared cache")
+			assert.Equal(t, tt.want, h.Get("Cache-Control"))
+			assert.Empty(t, h.Get("Surrogate-Control"))
+			assert.Contains(t, h.Get("Content-Security-Policy"), "'nonce-"+first+"'")
 
-	a, _ := nonceOf("/control")
-	b, hb := nonceOf("/control")
-	assert.Equal(t, a, b, "control: without the kit the cache hands one nonce to everyone")
-	assert.Equal(t, "HIT", hb.Get("X-Cache"))
+			a, _ := nonceOf("/control")
+			b, hb := nonceOf("/control")
+			assert.Equal(t, a, b, "control: without the kit the cache hands one nonce to everyone")
+			assert.Equal(t, "HIT", hb.Get("X-Cache"))
+		})
+	}
 }

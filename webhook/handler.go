@@ -9,11 +9,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/prefinerykit/prefinery"
 	"github.com/prefinerykit/prefinery/internal/errs"
+	"github.com/prefinerykit/prefinery/internal/logonce"
 	"github.com/prefinerykit/prefinery/internal/respond"
 	"github.com/prefinerykit/prefinery/internal/secret"
 )
@@ -148,8 +148,8 @@ func NewHandler(cfg Config) (http.Handler, error) {
 // handler serves deliveries under a validated Config with its defaults.
 type handler struct {
 	cfg    Config
-	now    func() time.Time // the clock deliveries are verified by (a test's own)
-	logged sync.Map         // the verification failures logged at ERROR, by cause
+	now    func() time.Time    // the clock deliveries are verified by (a test's own)
+	logged logonce.Set[string] // the verification failures logged at ERROR, by cause
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -317,7 +317,7 @@ func (h *handler) unverified(w http.ResponseWriter, r *http.Request, err error) 
 		cause = f.cause
 	}
 	level := slog.LevelDebug
-	if _, seen := h.logged.LoadOrStore(cause, true); !seen {
+	if h.logged.First(cause) {
 		level = slog.LevelError
 	}
 	h.cfg.Logger.Log(r.Context(), level, "prefinery: a webhook delivery did not verify; answering 429 so Prefinery retries once it is fixed (check the signing secrets and this server's clock)",

@@ -39,10 +39,7 @@ func Verify(header string, body []byte, now time.Time, tolerance time.Duration, 
 		tolerance = defaultTolerance
 	}
 	_, err := verify(header, body, now, tolerance, secrets)
-	if err != nil {
-		return err
-	}
-	return nil
+	return err
 }
 
 // Sign returns the X-Prefinery-Signature value Prefinery would send for body

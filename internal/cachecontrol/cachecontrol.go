@@ -76,12 +76,14 @@ func Parse(v string) ([]Directive, error) {
 
 // SharedCacheMayStore reports whether a response with this Cache-Control
 // value may be stored by a shared cache (a CDN, a proxy): only a bare private
-// or no-store forbids it (RFC 9111 §3). A value that does not parse is taken
-// as forbidding it, as a cache that cannot read it should.
+// or no-store forbids it (RFC 9111 §3). A value that does not parse may be
+// stored: caches read such values leniently (nginx's proxy_cache takes
+// "public; max-age=600" as public), so the kit fails closed and makes the
+// page private (Private).
 func SharedCacheMayStore(value string) bool {
 	directives, err := Parse(value)
 	if err != nil {
-		return false
+		return true
 	}
 	for _, d := range directives {
 		if (d.Name == "private" || d.Name == "no-store") && !d.HasValue {

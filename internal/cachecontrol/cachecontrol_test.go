@@ -49,7 +49,9 @@ func TestSharedCacheMayStore(t *testing.T) {
 		"no-store":                     false,
 		`private="Set-Cookie", public`: true,
 		"Public, PRIVATE":              false,
-		`x="unterminated`:              false,
+		`x="unterminated`:              true, // read leniently by caches: the kit fails closed
+		"public; max-age=600":          true,
+		"private; max-age=600":         true, // not a bare private by the grammar
 	} {
 		assert.Equal(t, want, SharedCacheMayStore(value), "%q", value)
 	}
@@ -63,6 +65,7 @@ func TestPrivate(t *testing.T) {
 		"private":                      "private",
 		`private="Set-Cookie", Public`: `private, private="Set-Cookie"`,
 		`x="unterminated`:              "private",
+		"public; max-age=600":          "private",
 	} {
 		got := Private(value)
 		assert.Equal(t, want, got, "%q", value)

@@ -128,7 +128,7 @@ type editor struct {
 }
 
 // effective returns the index of the directive the kit amends for name, or
-// -1 when nothing restricts it or it says 'none'. A policy that governs name
+// -1 when nothing restricts it or it says 'none' (or lists no source). A policy that governs name
 // only through a fallback gets a copy of the fallback under name's own
 // directive (or, for scripts, script-src), so the fallback itself stays as
 // strict as written for everything else it governs.
@@ -138,8 +138,8 @@ func (e *editor) effective(name string) int {
 		if d == nil {
 			continue
 		}
-		if hasSource(d.Sources, "'none'") {
-			return -1
+		if len(d.Sources) == 0 || hasSource(d.Sources, "'none'") {
+			return -1 // an empty source list allows nothing, as 'none' (CSP3 §2.3.1)
 		}
 		if fallback == name || name == "script-src-elem" && fallback == "script-src" {
 			return slices.IndexFunc(e.policy.directives, func(x Directive) bool { return x.Name == fallback })
