@@ -4,12 +4,10 @@
 // signed pages, its nonce in the page's CSP), and the kit's template
 // functions with the request in reach of gin's HTML rendering.
 //
-//	r := gin.New()
-//	r.Use(prefinerygin.Wrap(sessions.LoadAndSave), prefinerygin.Wrap(kit.Middleware))
-//	r.SetFuncMap(kit.FuncMap())
-//	r.LoadHTMLGlob("templates/*.html")  // {{prefineryEmbed .Request}} in the layout
-//	r.GET("/", func(c *gin.Context) { prefinerygin.HTML(c, http.StatusOK, "home.html", gin.H{"Title": "Home"}) })
-//	r.GET("/prefinery/identity", prefinerygin.Handler(kit.IdentityHandler()))
+// The example of [Wrap] shows a gin app wired this way, as code the compiler
+// checks: both middlewares through [Wrap], pages through [HTML] with
+// {{prefineryEmbed .Request}} in the layout, the identity endpoint through
+// [Handler].
 //
 // It is its own module, so the library's go.mod does not require gin.
 package prefinerygin

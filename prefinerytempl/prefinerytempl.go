@@ -2,11 +2,9 @@
 // apps that write their pages with templ (github.com/a-h/templ). It is its own
 // module, so the kit's go.mod never requires templ.
 //
-//	p := prefinerytempl.For(kit)
-//	// in a .templ file, with p passed in (or kept in a package variable):
-//	//   <head>@p.Embed()</head>
-//	//   <div id="referrals"></div>
-//	//   @p.EmbedReferralPage("referrals")
+// [For] gives a Kit's components, which a .templ file renders as it renders
+// its own: <head>@p.Embed()</head>, with p those components. The examples of
+// [For] and [Nonce] show pages with them, as code the compiler checks.
 //
 // Each component reads the identity from the context the kit's middleware
 // filled (templ passes the request's context to Render), and renders exactly

@@ -1,13 +1,9 @@
 // Package prefinerytest helps an app test its Prefinery integration: a Kit
 // with a test secret and the offline stand-in in one call, and helpers that
 // read the Prefinery calls off a rendered page with each signature checked,
-// so a test says "this page signs ada@example.com" in one line:
-//
-//	kit := prefinerytest.New(t, prefinery.Config{Sessions: sessions})
-//	…
-//	if got := prefinerytest.SignedIn(t, page); got != "ada@example.com" {
-//		t.Errorf("the page signs %q", got)
-//	}
+// so a test says "this page signs ada@example.com" in one line. The example
+// of [SignedIn] shows such a test, with its Kit from [New], as code the
+// compiler checks.
 //
 // It uses the standard library only, so an app's go.mod gains nothing for it.
 package prefinerytest

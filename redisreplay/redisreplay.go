@@ -2,12 +2,9 @@
 // handlers running as several instances: each delivery is processed by one of
 // them; a copy that reaches another instance while it is processed is
 // answered 429, and one whose processing failed is processed on the retry. It
-// uses the same redigo pool as scs's redisstore:
-//
-//	webhooks, err := webhook.NewHandler(webhook.Config{
-//		Handle:  handle,
-//		Replays: redisreplay.New(pool),
-//	})
+// uses the same redigo pool as scs's redisstore: [New] makes the store for
+// the Replays field of [webhook.Config], and its example wires a handler to
+// Redis, as code the compiler checks.
 //
 // # What it guarantees
 //

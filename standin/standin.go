@@ -1,9 +1,7 @@
 // Package standin is an offline stand-in for Prefinery's JavaScript widget,
-// for development and tests. Mount it on the app's own origin and point the
-// kit's loader at it:
-//
-//	mux.Handle(standin.Path, standin.New())
-//	cfg.WidgetURL = standin.WidgetURL // in prefinery.Config
+// for development and tests. Mount [New]'s handler at [Path] on the app's own
+// origin and set WidgetURL in the kit's [prefinery.Config] to [WidgetURL]; the
+// example of [New] does both, as code the compiler checks.
 //
 // The page then runs the kit's snippet against a script that records every
 // prefinery(…) call instead of sending it, lists the calls in a panel at the

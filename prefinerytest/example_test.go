@@ -1,0 +1,38 @@
+package prefinerytest_test
+
+import (
+	"html/template"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/prefinerytest"
+)
+
+// An app's test renders a page for a signed-in user and asks whom the page
+// signs; SignedIn checks the signature on the way. The body is what the
+// app's func TestHomePage(t *testing.T) holds. An example has no test's t to
+// give it, so this one is compiled, not run; TestSignedIn in this package
+// runs the same steps.
+func ExampleSignedIn() {
+	var t *testing.T // the test's own t
+	sessions := scs.New()
+	kit := prefinerytest.New(t, prefinery.Config{Sessions: sessions})
+	layout := template.Must(template.New("layout").Funcs(kit.FuncMap()).Parse(`<head>{{prefineryEmbed .}}</head>`))
+	home := sessions.LoadAndSave(kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := kit.Login(r.Context(), "ada@example.com"); err != nil { // the app's sign-in, here in the page's request
+			t.Fatal(err)
+		}
+		if err := layout.Execute(w, r); err != nil {
+			t.Fatal(err)
+		}
+	})))
+
+	rec := httptest.NewRecorder()
+	home.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if got := prefinerytest.SignedIn(t, rec.Body.String()); got != "ada@example.com" {
+		t.Errorf("the page signs %q", got)
+	}
+}
