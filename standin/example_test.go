@@ -45,7 +45,8 @@ func ExampleNew() {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	fmt.Println(strings.ReplaceAll(get(srv.URL+"/"), "</script>", "</script>\n"))
+	page := strings.ReplaceAll(get(srv.URL+"/"), srv.URL, "http://app.example") // the loader is absolute, on the page's host
+	fmt.Println(strings.ReplaceAll(page, "</script>", "</script>\n"))
 	report := fmt.Sprintf(`["authenticateUser",{"email":"user@example.com","signature":%q}]`, kit.Sign("user@example.com"))
 	res, err := http.Post(srv.URL+standin.Path+"calls", "application/json", strings.NewReader(report))
 	if err != nil {
@@ -59,7 +60,7 @@ func ExampleNew() {
 	}
 	// Output:
 	// <head><script>prefinery=window.prefinery||function(){(window.prefinery.q=window.prefinery.q||[]).push(arguments)};</script>
-	// <script src="/prefinery-standin/widget.js" defer></script>
+	// <script src="http://app.example/prefinery-standin/widget.js" defer></script>
 	// </head>
 	// {"signature":"verified"}
 	// authenticateUser {"email":"user@example.com","signature":"461c3c133291da859359008d6d7bd570ec34f3ea52dcf0b787e7ab7645d0e024"}
