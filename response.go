@@ -31,19 +31,24 @@ type guardWriter struct {
 	protected   bool // it went out with the protections of a signed response
 }
 
-// writeHeaderOnce runs once, as the final header is about to go out: scs
-// saves the session next, so the save check runs first; a response that
-// carried the identity, or a signed-in user's page (which may render it
-// later), gets the protections; a page under a CSP gets the nonce added to
-// it.
-func (w *guardWriter) writeHeaderOnce() {
+// writeHeaderOnce runs once, as the final header (status code) is about to
+// go out, and returns the code to send: scs saves the session next, so the
+// save check runs first; a sign-in or sign-out in an htmx request reloads
+// the page (reloadForHTMX); a response that carried the identity, or a
+// signed-in user's page (which may render it later), gets the protections;
+// a page under a CSP gets the nonce added to it.
+func (w *guardWriter) writeHeaderOnce(code int) int {
 	if w.wroteHeader {
-		return
+		return code
 	}
 	w.wroteHeader = true
 	c, k := w.cell, w.cell.kit
-	k.guardSave(c.req.Context(), c.wasReplaced())
+	replaced := c.wasReplaced()
+	k.guardSave(c.req.Context(), replaced)
 	h := w.Header()
+	if replaced && c.req.Header.Get("HX-Request") == "true" && k.signChanged(c) {
+		code = reloadForHTMX(h, code)
+	}
 	respond.DedupeVary(h)
 	page := mayRenderIdentity(h.Get("Content-Type"))
 	amend := page && k.cfg.Nonce == nil && csp.Has(h)
@@ -67,7 +72,7 @@ func (w *guardWriter) writeHeaderOnce() {
 		if nonce != "" {
 			keepFromSharedCaches(h)
 		}
-		return
+		return code
 	}
 	h["Cache-Control"] = []string{k.cfg.CacheControl} // a fresh slice per response
 	h["Pragma"] = []string{"no-cache"}
@@ -75,6 +80,34 @@ func (w *guardWriter) writeHeaderOnce() {
 	for _, name := range unsafeOnSignedResponses {
 		delete(h, name)
 	}
+	return code
+}
+
+// signChanged reports whether the Login or Logout in c's request is a sign-in
+// or sign-out the browser must see: always with Sessions or Config.User;
+// without them Login names the request's user on every request, so only a
+// Logout is one.
+func (k *Kit) signChanged(c *identityCell) bool {
+	if k.cfg.Sessions != nil || k.cfg.User != nil {
+		return true
+	}
+	return !c.signedIn()
+}
+
+// reloadForHTMX makes htmx load the whole page after a sign-in or sign-out
+// in one of its requests: htmx swaps <body> (hx-boost) or a target and keeps
+// the page's <head>, so an embed there would go on telling the widget the
+// previous user, whose signature would stay in the document. A redirect
+// becomes HX-Redirect (htmx would follow a 3xx inside its request and swap
+// the next page's body only); any other answer gets HX-Refresh.
+func reloadForHTMX(h http.Header, code int) int {
+	if location := h.Get("Location"); code >= 300 && code < 400 && location != "" {
+		h.Del("Location")
+		h.Set("HX-Redirect", location)
+		return http.StatusOK
+	}
+	h.Set("HX-Refresh", "true")
+	return code
 }
 
 // finish runs when the handler returned: the save check if no header went
@@ -126,19 +159,23 @@ func mayRenderIdentity(contentType string) bool {
 
 func (w *guardWriter) WriteHeader(code int) {
 	if code >= 200 { // 1xx responses (103 Early Hints) are not final
-		w.writeHeaderOnce()
+		code = w.writeHeaderOnce(code)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *guardWriter) Write(b []byte) (int, error) {
-	w.writeHeaderOnce()
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
 	return w.ResponseWriter.Write(b)
 }
 
 // FlushError flushes the underlying writer (http.ResponseController uses it).
 func (w *guardWriter) FlushError() error {
-	w.writeHeaderOnce()
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
 	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 

@@ -153,9 +153,31 @@ func (k *Kit) setRequestIdentifier(ctx context.Context, identifier string) {
 		return
 	}
 	c.set(identifier)
-	if identifier == "" && !k.cfg.KeepCacheOnLogout {
+	if identifier != "" {
+		return
+	}
+	if !k.cfg.KeepCacheOnLogout {
 		c.header.Set("Clear-Site-Data", `"cache"`)
 	}
+	if k.cfg.Sessions == nil {
+		c.header.Add("Set-Cookie", signOutCookie(c.req))
+	}
+}
+
+// signOutCookieName is the kit's one cookie, set by Logout without
+// Config.Sessions (see signOutCookie).
+const signOutCookieName = "prefinery_signout"
+
+// signOutCookie is what Logout without Config.Sessions adds to its response:
+// an HttpOnly cookie with a fresh random value (no personal data). Chromium
+// keeps no-store pages in its back/forward cache, and evicts them when an
+// HttpOnly cookie of theirs changes; with scs, Logout's token renewal is that
+// change, but an app that keeps its users itself may clear a cookie the rule
+// does not count (or none), and Back would show the signed page. Clear-Site-Data
+// arrives too late for that: the page went into the cache before the logout.
+func signOutCookie(r *http.Request) string {
+	c := &http.Cookie{Name: signOutCookieName, Value: newNonce(), Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil}
+	return c.String()
 }
 
 // SessionErrorFunc is an scs ErrorFunc (assign it to SessionManager.ErrorFunc)

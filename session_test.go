@@ -361,3 +361,147 @@ func TestWiringMessagesFitTheMode(t *testing.T) {
 		})
 	}
 }
+
+// TestSignChangeReloadsHTMXPages: htmx swaps <body> (hx-boost) or a target
+// and keeps <head>, so after a sign-in or sign-out in an htmx request an embed
+// in <head> would go on telling the widget the previous user. The kit makes
+// htmx load the whole page: a redirect becomes HX-Redirect, any other answer
+// gets HX-Refresh. Controls: the same requests without HX-Request are left
+// alone, and Login named per request (no Sessions, no User) is no sign-in,
+// so it never reloads (it runs on every request).
+func TestSignChangeReloadsHTMXPages(t *testing.T) {
+	t.Parallel()
+	type mode struct {
+		name string
+		cfg  func(*Config)
+	}
+	modes := []mode{
+		{"scs", func(c *Config) { c.Sessions = scs.New(); c.User = nil }},
+		{"Config.User", func(c *Config) {}},
+		{"Login per request", func(c *Config) { c.User = nil }},
+	}
+	tests := []struct {
+		name       string
+		op         string // "login", "logout", or "name" (Login of the request's user, as an auth middleware does)
+		redirect   bool
+		htmx       bool
+		wantStatus int
+		wantHeader string // "HX-Redirect", "HX-Refresh", or "" for none
+	}{
+		{"logout redirect, htmx", "logout", true, true, http.StatusOK, "HX-Redirect"},
+		{"logout page, htmx", "logout", false, true, http.StatusOK, "HX-Refresh"},
+		{"logout redirect, no htmx (control)", "logout", true, false, http.StatusSeeOther, ""},
+		{"login redirect, htmx", "login", true, true, http.StatusOK, "HX-Redirect"},
+	}
+	for _, m := range modes {
+		for _, tt := range tests {
+			t.Run(m.name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				kit := newKit(t, Config{EndpointOnly: true}, m.cfg)
+				h := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					var err error
+					if tt.op == "logout" {
+						err = kit.Logout(r.Context())
+					} else {
+						err = kit.Login(r.Context(), "bob@example.com")
+					}
+					require.NoError(t, err)
+					if tt.redirect {
+						http.Redirect(w, r, "/account", http.StatusSeeOther)
+						return
+					}
+					_, _ = io.WriteString(w, "<p>signed out</p>")
+				}))
+				h = kit.Middleware(h)
+				if kit.cfg.Sessions != nil {
+					h = kit.cfg.Sessions.LoadAndSave(h)
+				}
+				r := httptest.NewRequest(http.MethodPost, "/logout", nil)
+				r = r.WithContext(context.WithValue(r.Context(), ctxUserKey{}, "alice@example.com"))
+				if tt.htmx {
+					r.Header.Set("HX-Request", "true")
+					r.Header.Set("HX-Boosted", "true")
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, r)
+				res := rec.Result()
+				wantStatus, wantHeader := tt.wantStatus, tt.wantHeader
+				if m.name == "Login per request" && tt.op == "login" {
+					wantStatus, wantHeader = http.StatusSeeOther, "" // naming the request's user is no sign-in
+				}
+				assert.Equal(t, wantStatus, res.StatusCode)
+				for _, name := range []string{"HX-Redirect", "HX-Refresh"} {
+					if name == wantHeader {
+						assert.NotEmpty(t, res.Header.Get(name), name)
+					} else {
+						assert.Empty(t, res.Header.Get(name), name)
+					}
+				}
+				if wantHeader == "HX-Redirect" {
+					assert.Equal(t, "/account", res.Header.Get("HX-Redirect"))
+					assert.Empty(t, res.Header.Get("Location"))
+				}
+			})
+		}
+	}
+}
+
+// TestLogoutChangesAnHTTPOnlyCookie: Chromium keeps no-store pages in its
+// back/forward cache and evicts them when an HttpOnly cookie of theirs
+// changes. With scs, Logout's token renewal is that change; without scs,
+// Logout sets the kit's own prefinery_signout cookie (HttpOnly, a fresh
+// random value each time, Secure over TLS). Control: with scs the kit adds no
+// cookie of its own.
+func TestLogoutChangesAnHTTPOnlyCookie(t *testing.T) {
+	t.Parallel()
+	logout := func(t *testing.T, kit *Kit, tls bool) *http.Cookie {
+		var h http.Handler = kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			require.NoError(t, kit.Logout(r.Context()))
+		}))
+		r := httptest.NewRequest(http.MethodPost, "https://app.example/logout", nil)
+		if !tls {
+			r = httptest.NewRequest(http.MethodPost, "http://app.example/logout", nil)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		for _, c := range rec.Result().Cookies() {
+			if c.Name == signOutCookieName {
+				return c
+			}
+		}
+		return nil
+	}
+	for _, tt := range []struct {
+		name string
+		cfg  func(*Config)
+	}{
+		{"Config.User", func(c *Config) {}},
+		{"Login per request", func(c *Config) { c.User = nil }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			kit := newKit(t, Config{EndpointOnly: true}, tt.cfg)
+			first, second := logout(t, kit, false), logout(t, kit, true)
+			require.NotNil(t, first)
+			require.NotNil(t, second)
+			assert.True(t, first.HttpOnly)
+			assert.Equal(t, "/", first.Path)
+			assert.Equal(t, http.SameSiteLaxMode, first.SameSite)
+			assert.False(t, first.Secure)
+			assert.True(t, second.Secure, "Secure over TLS")
+			assert.NotEqual(t, first.Value, second.Value, "a fresh value: the cookie changes every time")
+		})
+	}
+	t.Run("scs (control)", func(t *testing.T) {
+		t.Parallel()
+		kit := newKit(t, Config{EndpointOnly: true, Sessions: scs.New()})
+		var h http.Handler = kit.cfg.Sessions.LoadAndSave(kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			require.NoError(t, kit.Logout(r.Context()))
+		})))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/logout", nil))
+		for _, c := range rec.Result().Cookies() {
+			assert.NotEqual(t, signOutCookieName, c.Name, "scs's renewed token is the change")
+		}
+	})
+}
