@@ -13,6 +13,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 	"regexp"
 	"strings"
 	"testing"
@@ -63,36 +65,106 @@ type Call struct {
 // callStart finds prefinery('name', or prefinery("name", in a page.
 var callStart = regexp.MustCompile(`prefinery\((?:'(\w+)'|"(\w+)"),\s*`)
 
-// Calls returns the Prefinery calls on a rendered page, in order. It fails
-// the test when a signed call's signature is not its identifier's under the
-// test secret, or when a call's parameters are not a JSON object.
+// Calls returns the Prefinery calls on a rendered page, in order: those in
+// the scripts a browser runs, read as an HTML parser reads the page (a call
+// inside a <template>, a comment, an attribute or a script of another type
+// does not count). It fails the test when a signed call's signature is not
+// its identifier's under the test secret, when a call's parameters are not a
+// JSON object, or when the page sets a Content-Security-Policy in a <meta>
+// tag, which the kit cannot add its nonce to (the browser would block its
+// scripts).
 func Calls(t testing.TB, page string) []Call {
 	t.Helper()
+	scripts, metaCSP := runningScripts(page)
+	if metaCSP {
+		t.Fatalf("prefinerytest: the page sets its Content-Security-Policy in a <meta> tag, which the kit cannot add its nonce to: a browser blocks the kit's scripts (send the policy as a header)")
+	}
 	var calls []Call
-	for _, m := range callStart.FindAllStringSubmatchIndex(page, -1) {
-		var name string
-		if m[2] >= 0 {
-			name = page[m[2]:m[3]]
-		} else {
-			name = page[m[4]:m[5]]
+	for _, script := range scripts {
+		for _, m := range callStart.FindAllStringSubmatchIndex(script, -1) {
+			calls = append(calls, readCall(t, script, m))
 		}
-		var params map[string]any
-		if err := json.NewDecoder(strings.NewReader(page[m[1]:])).Decode(&params); err != nil {
-			t.Fatalf("prefinerytest: the %s call's parameters are not a JSON object: %v", name, err)
-		}
-		c := Call{Name: name, Params: params}
-		c.Signature, _ = params["signature"].(string)
-		for _, kind := range []prefinery.Kind{prefinery.KindEmail, prefinery.KindReferralCode, prefinery.KindID} {
-			if v, ok := params[string(kind)].(string); ok && c.Signature != "" {
-				c.Identifier = v
-			}
-		}
-		if c.Signature != "" && !hmac.Equal([]byte(c.Signature), []byte(sign(c.Identifier))) {
-			t.Fatalf("prefinerytest: the %s call signs %q with a signature that is not its signature under the test secret", name, c.Identifier)
-		}
-		calls = append(calls, c)
 	}
 	return calls
+}
+
+// readCall reads the call whose callStart match is m in script.
+func readCall(t testing.TB, script string, m []int) Call {
+	t.Helper()
+	var name string
+	if m[2] >= 0 {
+		name = script[m[2]:m[3]]
+	} else {
+		name = script[m[4]:m[5]]
+	}
+	var params map[string]any
+	if err := json.NewDecoder(strings.NewReader(script[m[1]:])).Decode(&params); err != nil {
+		t.Fatalf("prefinerytest: the %s call's parameters are not a JSON object: %v", name, err)
+	}
+	c := Call{Name: name, Params: params}
+	c.Signature, _ = params["signature"].(string)
+	for _, kind := range []prefinery.Kind{prefinery.KindEmail, prefinery.KindReferralCode, prefinery.KindID} {
+		if v, ok := params[string(kind)].(string); ok && c.Signature != "" {
+			c.Identifier = v
+		}
+	}
+	if c.Signature != "" && !hmac.Equal([]byte(c.Signature), []byte(sign(c.Identifier))) {
+		t.Fatalf("prefinerytest: the %s call signs %q with a signature that is not its signature under the test secret", name, c.Identifier)
+	}
+	return c
+}
+
+// runningScripts parses page as a browser does and returns the text of the
+// inline scripts it runs (classic or module JavaScript, outside <template>
+// contents), and whether a <meta http-equiv="Content-Security-Policy"> sets a
+// policy. A fragment (no <html>) is parsed as a page's body would be.
+func runningScripts(page string) (scripts []string, metaCSP bool) {
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil { // html.Parse fails only on a reader's error
+		return nil, false
+	}
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && n.Namespace == "" {
+			switch n.DataAtom {
+			case atom.Template:
+				return // its contents are inert
+			case atom.Meta:
+				if strings.EqualFold(strings.TrimSpace(attr(n, "http-equiv")), "content-security-policy") {
+					metaCSP = true
+				}
+			case atom.Script:
+				if runsAsJavaScript(attr(n, "type")) && n.FirstChild != nil && n.FirstChild.Type == html.TextNode {
+					scripts = append(scripts, n.FirstChild.Data)
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	return scripts, metaCSP
+}
+
+// attr returns n's attribute name ("" when absent).
+func attr(n *html.Node, name string) string {
+	for _, a := range n.Attr {
+		if a.Namespace == "" && a.Key == name {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+// runsAsJavaScript reports whether a script of this type attribute runs:
+// none, empty, module, or a JavaScript MIME type.
+func runsAsJavaScript(typ string) bool {
+	switch strings.ToLower(strings.TrimSpace(typ)) {
+	case "", "module", "text/javascript", "application/javascript", "text/ecmascript", "application/ecmascript":
+		return true
+	}
+	return false
 }
 
 // SignedIn returns the identifier the page's authenticateUser call signs, or

@@ -1,6 +1,10 @@
 package prefinerytest_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"github.com/stretchr/testify/assert"
 	"html/template"
 	"net/http"
 	"net/http/httptest"
@@ -90,3 +94,35 @@ func TestSignedIn(t *testing.T) {
 }
 
 const standinLoader = `src="http://example.com/prefinery-standin/widget.js"` // on the request's host: an injected <base> cannot move it
+
+// TestSignedInReadsWhatRuns: SignedIn reads the page as a browser runs it. A
+// signed call inside <template>, a comment or a script of another type does
+// not sign the page in; a <meta> CSP (which the kit cannot amend, so a
+// browser blocks its scripts) fails the test. The control is the same call
+// in a running script.
+func TestSignedInReadsWhatRuns(t *testing.T) {
+	mac := hmac.New(sha256.New, []byte(prefinerytest.SecretText))
+	mac.Write([]byte("ada@example.com"))
+	call := `prefinery('authenticateUser', {"email":"ada@example.com","signature":"` + hex.EncodeToString(mac.Sum(nil)) + `"});`
+	for _, tt := range []struct {
+		name, page string
+		want       string
+		fail       bool
+	}{
+		{"running script (control)", `<html><head><script>` + call + `</script></head><body></body></html>`, "ada@example.com", false},
+		{"inside template", `<html><body><template><script>` + call + `</script></template></body></html>`, "", false},
+		{"in a comment", `<html><body><!-- <script>` + call + `</script> --></body></html>`, "", false},
+		{"a script of another type", `<html><body><script type="text/plain">` + call + `</script></body></html>`, "", false},
+		{"in an attribute", `<html><body><div data-x="` + strings.ReplaceAll(call, `"`, "&quot;") + `"></div></body></html>`, "", false},
+		{"meta CSP", `<html><head><meta http-equiv="Content-Security-Policy" content="script-src 'self'"><script>` + call + `</script></head></html>`, "", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got string
+			failed := fails(func(t testing.TB) { got = prefinerytest.SignedIn(t, tt.page) })
+			assert.Equal(t, tt.fail, failed)
+			if !tt.fail {
+				assert.Equal(t, tt.want, got)
+			}
+		})
+	}
+}
