@@ -82,14 +82,27 @@ func corpus(t *testing.T) []string {
 const marker = "<script>prefineryMarker()</script>"
 
 // verdict says what inserting marker at a page's offset does, according to
-// golang.org/x/net/html's tree builder: "" when the marker is one running
-// HTML script and the page's own tree is otherwise unchanged, else why not.
+// golang.org/x/net/html's tree builder, with scripting on and with scripting
+// off (a sandboxed iframe without allow-scripts): "" when in both the marker
+// is one HTML script (running, where scripts run) and the page's own tree is
+// otherwise unchanged, else why not.
 func verdict(page string, at int) string {
-	before, err := html.Parse(strings.NewReader(page))
+	if why := verdictScripting(page, at, true); why != "" {
+		return why
+	}
+	if why := verdictScripting(page, at, false); why != "" {
+		return "scripting off: " + why
+	}
+	return ""
+}
+
+func verdictScripting(page string, at int, scripting bool) string {
+	opt := html.ParseOptionEnableScripting(scripting)
+	before, err := html.ParseWithOptions(strings.NewReader(page), opt)
 	if err != nil {
 		return "unparsable"
 	}
-	after, err := html.Parse(strings.NewReader(page[:at] + marker + page[at:]))
+	after, err := html.ParseWithOptions(strings.NewReader(page[:at]+marker+page[at:]), opt)
 	if err != nil {
 		return "unparsable with the marker"
 	}
@@ -158,7 +171,7 @@ func lastBodyEndTag(page string) int {
 
 // scan runs the scanner over page in writes of the given sizes (0: whole).
 func scan(page string, sizes func() int) int {
-	m := New()
+	m := New("")
 	if sizes == nil {
 		m.Write([]byte(page))
 		return m.InsertionPoint()

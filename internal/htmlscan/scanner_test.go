@@ -43,7 +43,7 @@ func TestInsertionPoint(t *testing.T) {
 		{"<body><svg><foreignObject><div></div></foreignObject></svg></body>", 59},
 	}
 	for _, tt := range tests {
-		m := New()
+		m := New("")
 		m.Write([]byte(tt.page))
 		assert.Equal(t, tt.want, m.InsertionPoint(), "%q", tt.page)
 	}
@@ -52,7 +52,7 @@ func TestInsertionPoint(t *testing.T) {
 // TestHoldFrom: while a page streams, what may be sent ends before an
 // unfinished tag or the last </body> seen.
 func TestHoldFrom(t *testing.T) {
-	m := New()
+	m := New("")
 	m.Write([]byte("<body><p>one</p></bo"))
 	assert.Equal(t, 16, m.HoldFrom(), "an unfinished tag may be </body>")
 	m.Write([]byte("dy>tail"))
@@ -79,11 +79,11 @@ func FuzzInsertionPoint(f *testing.F) {
 		f.Add(seed, uint8(3))
 	}
 	f.Fuzz(func(t *testing.T, page string, split uint8) {
-		whole := New()
+		whole := New("")
 		whole.Write([]byte(page))
 		at := whole.InsertionPoint()
 
-		pieces := New()
+		pieces := New("")
 		step := int(split%16) + 1
 		for i := 0; i < len(page); i += step {
 			pieces.Write([]byte(page[i:min(i+step, len(page))]))
