@@ -44,7 +44,7 @@ func TestInsertionPoint(t *testing.T) {
 		// <noscript>: raw text with scripting on, markup with scripting off
 		// (a sandboxed iframe without allow-scripts). Both must agree.
 		{"<body><noscript><form action=//evil><textarea></noscript></body>", -1}, // off: the snippet is the field's text
-		{"<body><noscript><a title='</noscript></body>", -1},                      // off: an attribute value
+		{"<body><noscript><a title='</noscript></body>", -1},                     // off: an attribute value
 		{"<head><noscript><!--</noscript>--></head><body></body>", -1},           // off: the noscript still open
 		{"<body><noscript><p>Turn on JavaScript</p></noscript></body>", 52},
 		{`<body><noscript><iframe src="/ns"></iframe></noscript><p>x</p></body>`, 62},
