@@ -25,7 +25,9 @@ const autoInsertLimit = 2 << 20
 // GET or POST, without Content-Encoding, Content-Disposition or a
 // Content-Security-Policy sandbox, at most autoInsertLimit bytes, whose last
 // </body> stands in markup (not in a script, style, textarea, comment or
-// attribute), and where prefineryEmbed did not already render the snippet.
+// attribute) whether scripting is on or off (<noscript> is markup in a
+// sandboxed iframe), and where neither prefineryEmbed rendered the snippet
+// nor a script of the page holds the queue stub.
 // The body is scanned once, as it is written; Flush sends everything before
 // the last </body> seen so far. Content-Length is corrected and validators
 // are dropped, since the body changes.
