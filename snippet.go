@@ -25,15 +25,16 @@ var snippets = template.Must(template.New("prefinery").Parse(snippetSource))
 var stubJS = renderedStub()
 
 // renderedStub executes the "stub" template without a nonce and returns the
-// text between <script> and </script>.
+// script's text: what stands between the start tag's '>' and "</".
 func renderedStub() string {
 	var b strings.Builder
 	if err := snippets.ExecuteTemplate(&b, "stub", snippetData{}); err != nil {
 		panic(err)
 	}
-	js, ok := strings.CutPrefix(b.String(), "<script>")
-	if js, ok = strings.CutSuffix(js, "</script>"); !ok || js == "" {
-		panic("prefinery: snippet.tmpl's stub is not one <script>: " + b.String())
+	_, js, _ := strings.Cut(b.String(), ">")
+	js, _, ok := strings.Cut(js, "</")
+	if !ok || js == "" {
+		panic("prefinery: snippet.tmpl's stub renders no script text: " + b.String())
 	}
 	return js
 }
