@@ -4,8 +4,11 @@
 // that runs and leaves the page's own tree as it is (enough of the tree
 // builder's open elements: foreign content, templates, framesets). It is not
 // a parser; where a page does something it does not follow, it says so and
-// the caller inserts nothing. corpus_test.go proves it against
-// golang.org/x/net/html on the html5lib-tests inputs.
+// the caller inserts nothing. It reads the page as a browser with scripting
+// on does and, where <noscript> makes them differ, as one with scripting off.
+// On the way it notes what the page already carries: the caller's queue stub
+// in a script, a Content-Security-Policy in a <meta>. corpus_test.go proves
+// it against golang.org/x/net/html on the html5lib-tests inputs.
 package htmlscan
 
 import "slices"
@@ -40,7 +43,7 @@ type Scanner struct {
 type reading struct {
 	scripting bool      // <noscript> holds raw text (scripting on) or markup (off)
 	facts     *facts    // where to note what the page carries; nil in the scripting-off reading
-	state     scanState //
+	state     scanState // the tokenizer's state
 	tagStart  int       // offset of the '<' of the construct being scanned
 	name      []byte    // lowercased tag name so far, up to maxName bytes
 	nameLong  bool      // the tag name is longer than maxName: no element the scanner knows
@@ -136,7 +139,7 @@ func (s *Scanner) MetaCSP() bool { return s.facts.metaCSP }
 func (s *Scanner) Write(p []byte) {
 	for i, c := range p {
 		at := s.offset + i
-		if s.off == nil && s.on.endsNoscriptTag(c) {
+		if c == '>' && s.off == nil && s.on.endsNoscriptTag() {
 			s.off = s.on.fork()
 		}
 		s.on.step(c, at)
@@ -169,10 +172,10 @@ func (m *reading) holdFrom(offset int) int {
 	return hold
 }
 
-// endsNoscriptTag reports whether c is the '>' that ends a <noscript> start
-// tag, where the readings with scripting on and off part.
-func (m *reading) endsNoscriptTag(c byte) bool {
-	if c != '>' || m.endTag || m.nameLong || string(m.name) != "noscript" {
+// endsNoscriptTag reports whether a '>' now ends a <noscript> start tag,
+// where the readings with scripting on and off part.
+func (m *reading) endsNoscriptTag() bool {
+	if m.endTag || m.nameLong || string(m.name) != "noscript" {
 		return false
 	}
 	switch m.state {
@@ -330,7 +333,7 @@ func (m *reading) tagEnd(at int) {
 	}
 	selfClosing := m.slash
 	m.slash = false
-	if m.facts != nil && m.facts.tagEnds() && !m.endTag && name == "meta" && !m.inTemplate() {
+	if m.facts != nil && m.facts.tagEnds() && !m.inTemplate() { // a <meta> CSP start tag
 		m.facts.metaCSP = true
 	}
 	if m.endTag {

@@ -209,3 +209,27 @@ func FuzzInsertionPoint(f *testing.F) {
 		}
 	})
 }
+
+// benchPage is a layout's page of about 40 KB: head, scripts, a tag
+// manager's <noscript>, attributes and text.
+var benchPage = []byte(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Account</title>` +
+	`<link rel="stylesheet" href="/app.css"><script src="/app.js" defer></script>` +
+	`<script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments)}</script></head>` +
+	`<body><noscript><iframe src="https://www.googletagmanager.com/ns.html?id=GTM-X" height="0" width="0"></iframe></noscript>` +
+	strings.Repeat(`<div class="row"><a href="/item?id=1&amp;x=2" title='An item'>Item</a> <span>some text &amp; more</span></div>`+"\n", 400) +
+	`</body></html>`)
+
+// BenchmarkScanner: the scanner over a whole page, in 4 KB writes.
+func BenchmarkScanner(b *testing.B) {
+	b.SetBytes(int64(len(benchPage)))
+	b.ReportAllocs()
+	for b.Loop() {
+		m := New("prefinery=window.prefinery||function(){(window.prefinery.q=window.prefinery.q||[]).push(arguments)};")
+		for i := 0; i < len(benchPage); i += 4096 {
+			m.Write(benchPage[i:min(i+4096, len(benchPage))])
+		}
+		if m.InsertionPoint() < 0 {
+			b.Fatal("no insertion point")
+		}
+	}
+}

@@ -132,7 +132,7 @@ func (m *reading) openElement(name string, selfClosing bool) (rawText bool) {
 	case rawTextElements[name] || name == "plaintext":
 		return true
 	case len(m.open) > 0 && !voidElements[name]:
-		m.push(element{name: name}) // inside a template or an integration point
+		m.push(element{name: name}) // inside a template, an integration point or (scripting off) a noscript
 	}
 	return false
 }
