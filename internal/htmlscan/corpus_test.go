@@ -186,8 +186,9 @@ func scan(page string, sizes func() int) int {
 
 // TestCorpus runs the scanner over every html5lib input, whole, byte by
 // byte and in random chunks: the answer never depends on the writes; where
-// it inserts, x/net/html's tree builder makes the inserted script a running
-// HTML script and leaves the rest of the tree as it was. It logs how many
+// it inserts, x/net/html's tree builder, with scripting on and with
+// scripting off, makes the inserted script an HTML script (running, where
+// scripts run) and leaves the rest of the tree as it was. It logs how many
 // pages with a </body> where insertion would have been safe it stays out of.
 func TestCorpus(t *testing.T) {
 	pages := corpus(t)

@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -96,4 +97,34 @@ func TestBrowserNoscriptScriptingOff(t *testing.T) {
 	assert.NotContains(t, field, signature)
 	assert.NotContains(t, sent, signature)
 	assert.NotContains(t, sent, "authenticateUser")
+}
+
+// TestBrowserMetaCSPAsChromiumReadsIt: Chromium applies a <meta> policy only
+// when http-equiv is content-security-policy in some ASCII case, untrimmed,
+// after character references: what htmlscan's MetaCSP reports (TestFacts).
+func TestBrowserMetaCSPAsChromiumReadsIt(t *testing.T) {
+	h := newHarness(t)
+	pages := map[string]bool{ // http-equiv as written: does the policy apply?
+		`"Content-Security-Policy"`:          true,
+		`CONTENT-SECURITY-POLICY`:            true,
+		`"content&#45;security&#x2D;policy"`: true,
+		`" content-security-policy"`:         false,
+		`"content-security-policy "`:         false,
+		`"content-ſecurity-policy"`:          false,
+	}
+	var mux http.ServeMux
+	mux.HandleFunc("GET /page", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(`<!doctype html><html><head><meta http-equiv=` + r.URL.Query().Get("equiv") +
+			` content="script-src 'none'"></head><body><script>document.title = "ran"</script></body></html>`))
+	})
+	srv := httptest.NewServer(&mux)
+	t.Cleanup(srv.Close)
+	ctx := h.newUser()
+	for equiv, applies := range pages {
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/page?equiv="+url.QueryEscape(equiv))))
+		title, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.title`))
+		require.NoError(t, err)
+		assert.Equal(t, applies, title != "ran", "http-equiv=%s", equiv)
+	}
 }
