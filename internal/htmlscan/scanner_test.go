@@ -138,6 +138,13 @@ func TestHoldFrom(t *testing.T) {
 	assert.Equal(t, 16, m.HoldFrom(), "an unfinished tag may be </body>")
 	m.Write([]byte("dy>tail"))
 	assert.Equal(t, 16, m.HoldFrom(), "the </body> itself is held")
+
+	m = New("")
+	first, rest := "<body><noscript><a title='</noscript>", "'></a></noscript><p>x</p>"
+	m.Write([]byte(first))
+	assert.Equal(t, 16, m.HoldFrom(), "with scripting off, the <a> tag is not finished")
+	m.Write([]byte(rest))
+	assert.Equal(t, len(first+rest), m.HoldFrom(), "both readings in markup again")
 }
 
 // FuzzInsertionPoint: wherever the markup scanner would insert the snippet,
