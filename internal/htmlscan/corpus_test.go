@@ -82,14 +82,27 @@ func corpus(t *testing.T) []string {
 const marker = "<script>prefineryMarker()</script>"
 
 // verdict says what inserting marker at a page's offset does, according to
-// golang.org/x/net/html's tree builder: "" when the marker is one running
-// HTML script and the page's own tree is otherwise unchanged, else why not.
+// golang.org/x/net/html's tree builder, with scripting on and with scripting
+// off (a sandboxed iframe without allow-scripts): "" when in both the marker
+// is one HTML script (running, where scripts run) and the page's own tree is
+// otherwise unchanged, else why not.
 func verdict(page string, at int) string {
-	before, err := html.Parse(strings.NewReader(page))
+	if why := verdictScripting(page, at, true); why != "" {
+		return why
+	}
+	if why := verdictScripting(page, at, false); why != "" {
+		return "scripting off: " + why
+	}
+	return ""
+}
+
+func verdictScripting(page string, at int, scripting bool) string {
+	opt := html.ParseOptionEnableScripting(scripting)
+	before, err := html.ParseWithOptions(strings.NewReader(page), opt)
 	if err != nil {
 		return "unparsable"
 	}
-	after, err := html.Parse(strings.NewReader(page[:at] + marker + page[at:]))
+	after, err := html.ParseWithOptions(strings.NewReader(page[:at]+marker+page[at:]), opt)
 	if err != nil {
 		return "unparsable with the marker"
 	}
@@ -158,7 +171,7 @@ func lastBodyEndTag(page string) int {
 
 // scan runs the scanner over page in writes of the given sizes (0: whole).
 func scan(page string, sizes func() int) int {
-	m := New()
+	m := New("")
 	if sizes == nil {
 		m.Write([]byte(page))
 		return m.InsertionPoint()
@@ -173,8 +186,9 @@ func scan(page string, sizes func() int) int {
 
 // TestCorpus runs the scanner over every html5lib input, whole, byte by
 // byte and in random chunks: the answer never depends on the writes; where
-// it inserts, x/net/html's tree builder makes the inserted script a running
-// HTML script and leaves the rest of the tree as it was. It logs how many
+// it inserts, x/net/html's tree builder, with scripting on and with
+// scripting off, makes the inserted script an HTML script (running, where
+// scripts run) and leaves the rest of the tree as it was. It logs how many
 // pages with a </body> where insertion would have been safe it stays out of.
 func TestCorpus(t *testing.T) {
 	pages := corpus(t)
@@ -208,4 +222,96 @@ func TestCorpus(t *testing.T) {
 	t.Logf("%d pages, %d with a </body> end tag; inserted into %d, unsafely into %d %v; stayed out of %d where it was safe (%.1f%% of those with a </body>)",
 		len(pages), withBody, inserted, unsafe, reasons, safeMissed, 100*float64(safeMissed)/float64(max(withBody, 1)))
 	assert.Zero(t, unsafe)
+}
+
+// factsOf is what x/net/html's tree (scripting on) says the Scanner's facts
+// are: an HTML script whose text holds stub; an HTML <meta>, not in a
+// template's contents, whose first http-equiv attribute is
+// content-security-policy in any ASCII case.
+func factsOf(page, stub string) (hasStub, metaCSP bool) {
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		return false, false
+	}
+	var walk func(n *html.Node, inTemplate bool)
+	walk = func(n *html.Node, inTemplate bool) {
+		if n.Type == html.ElementNode && n.Namespace == "" {
+			switch n.DataAtom {
+			case atom.Script:
+				var text strings.Builder
+				for c := n.FirstChild; c != nil; c = c.NextSibling {
+					text.WriteString(c.Data)
+				}
+				hasStub = hasStub || stub != "" && strings.Contains(text.String(), stub)
+			case atom.Meta:
+				for _, a := range n.Attr {
+					if a.Namespace == "" && a.Key == "http-equiv" {
+						metaCSP = metaCSP || !inTemplate && asciiLower(a.Val) == "content-security-policy"
+						break
+					}
+				}
+			case atom.Template:
+				inTemplate = true
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c, inTemplate)
+		}
+	}
+	walk(doc, false)
+	return hasStub, metaCSP
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		b[i] = lower(c)
+	}
+	return string(b)
+}
+
+// TestCorpusFacts: over every html5lib input (and each with a <meta> CSP
+// and a script put before it), the stub and <meta> CSP facts agree with
+// x/net/html's tree wherever the scanner follows the page (not unsure, no
+// frameset, which ignores scripts' start tags), whole and byte by byte.
+func TestCorpusFacts(t *testing.T) {
+	pages := corpus(t)
+	for _, p := range slices.Clone(pages) {
+		pages = append(pages, "<meta http-equiv=Content-Security-Policy content=x><script>ab()</script>"+p)
+	}
+	var checked, stubs, metas, differ int
+	for i, page := range pages {
+		for _, stub := range []string{"a", "()", "ab()"} {
+			whole, bytewise := New(stub), New(stub)
+			whole.Write([]byte(page))
+			for j := range len(page) {
+				bytewise.Write([]byte{page[j]})
+			}
+			require.Equal(t, whole.HasStub(), bytewise.HasStub(), "page %d %q", i, page)
+			require.Equal(t, whole.MetaCSP(), bytewise.MetaCSP(), "page %d %q", i, page)
+			if whole.on.unsure || whole.on.frameset {
+				continue
+			}
+			checked++
+			hasStub, metaCSP := factsOf(page, stub)
+			if hasStub != whole.HasStub() || metaCSP != whole.MetaCSP() {
+				differ++
+				if differ <= 20 {
+					t.Errorf("page %d, stub %q: scanner (stub %v, meta CSP %v), x/net/html (%v, %v)\n%q",
+						i, stub, whole.HasStub(), whole.MetaCSP(), hasStub, metaCSP, page)
+				}
+			}
+			stubs += b2i(hasStub)
+			metas += b2i(metaCSP)
+		}
+	}
+	t.Logf("%d checks: %d with the stub in a script, %d with a <meta> CSP; %d differ", checked, stubs, metas, differ)
+	assert.Zero(t, differ)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -4,9 +4,14 @@
 // that runs and leaves the page's own tree as it is (enough of the tree
 // builder's open elements: foreign content, templates, framesets). It is not
 // a parser; where a page does something it does not follow, it says so and
-// the caller inserts nothing. corpus_test.go proves it against
-// golang.org/x/net/html on the html5lib-tests inputs.
+// the caller inserts nothing. It reads the page as a browser with scripting
+// on does and, where <noscript> makes them differ, as one with scripting off.
+// On the way it notes what the page already carries: the caller's queue stub
+// in a script, a Content-Security-Policy in a <meta>. corpus_test.go proves
+// it against golang.org/x/net/html on the html5lib-tests inputs.
 package htmlscan
+
+import "slices"
 
 // Scanner follows an HTML page as it is written, a byte at a time and
 // each byte once, far enough to know where a </body> end tag stands in markup:
@@ -15,9 +20,30 @@ package htmlscan
 // parser would not read it as a tag. It is not a parser; where the page does
 // something it does not follow (a script holding "<!--", which switches the
 // parser's script states), it gives up and says so.
+//
+// A browser reads <noscript> two ways: with scripting on its content is raw
+// text, with scripting off (a sandboxed iframe without allow-scripts) it is
+// markup, where an injected <textarea> or attribute could swallow what
+// follows. The Scanner reads the page the first way and, from a <noscript>
+// start tag until the two readings agree again, the second way too; a
+// </body> is an insertion point only where both readings put it.
+//
+// Besides, it reports what the page carries as a browser that runs its
+// scripts reads it: a given text (Prefinery's queue stub) in a script, and a
+// Content-Security-Policy set by a <meta> element.
 type Scanner struct {
-	state     scanState
-	offset    int       // bytes scanned so far
+	offset int      // bytes scanned so far
+	on     reading  // the page with scripting on
+	off    *reading // the page with scripting off, while the two readings differ; nil when they agree
+	facts  facts    // what the scripting-on reading found
+}
+
+// reading is one browser's reading of the page: the tokenizer's states and
+// the open elements that decide where a script runs (tree.go).
+type reading struct {
+	scripting bool      // <noscript> holds raw text (scripting on) or markup (off)
+	facts     *facts    // where to note what the page carries; nil in the scripting-off reading
+	state     scanState // the tokenizer's state
 	tagStart  int       // offset of the '<' of the construct being scanned
 	name      []byte    // lowercased tag name so far, up to maxName bytes
 	nameLong  bool      // the tag name is longer than maxName: no element the scanner knows
@@ -26,6 +52,7 @@ type Scanner struct {
 	rawEnd    string    // "</" + rawText
 	quote     byte      // the quote closing the attribute value being scanned
 	attrName  bool      // in a tag: an attribute name was seen, its value not yet
+	inName    bool      // in a tag: the last byte was part of an attribute name
 	match     int       // bytes of the awaited sequence matched so far
 	dashes    int       // in a comment: dashes just seen
 	bang      bool      // in a comment: "--!" just seen
@@ -64,24 +91,77 @@ var rawTextElements = map[string]bool{
 	"iframe": true, "noembed": true, "noframes": true, "noscript": true,
 }
 
-// New returns a Scanner at the start of a page.
-func New() *Scanner { return &Scanner{lastBody: -1} }
+// New returns a Scanner at the start of a page, looking for stub (a text
+// without '<') in the page's scripts.
+func New(stub string) *Scanner {
+	s := &Scanner{on: reading{scripting: true, lastBody: -1}}
+	s.facts.stub = newMatcher(stub)
+	s.on.facts = &s.facts
+	return s
+}
 
 // InsertionPoint returns the offset of the last </body> the scanner saw in
-// markup, or -1 when there is none or it is unsure of the page.
-func (m *Scanner) InsertionPoint() int {
+// markup, or -1 when there is none or it is unsure of the page. With scripting
+// off the page must read the same there.
+func (s *Scanner) InsertionPoint() int {
+	at := s.on.insertionPoint()
+	if s.off != nil && s.off.insertionPoint() != at {
+		return -1
+	}
+	return at
+}
+
+// HoldFrom returns the offset from which the page must be held back while it
+// streams: the last </body> seen in markup (the snippet may go there), or the
+// start of a tag not finished yet (it may be one; a tag counts once its '>'
+// is seen), in either reading. Everything before may be sent.
+func (s *Scanner) HoldFrom() int {
+	hold := s.on.holdFrom(s.offset)
+	if s.off != nil {
+		hold = min(hold, s.off.holdFrom(s.offset))
+	}
+	return hold
+}
+
+// HasStub reports whether the text of a script element (an HTML one, in the
+// scripting-on reading) holds the stub given to New.
+func (s *Scanner) HasStub() bool { return s.facts.hasStub }
+
+// MetaCSP reports whether the page has a <meta> element that sets a
+// Content-Security-Policy: a <meta> start tag in markup (not in a template's
+// inert contents) whose first http-equiv attribute's value is
+// "content-security-policy" in any ASCII case, as a browser compares it
+// (after character references; no whitespace trimmed). A browser applies
+// one only in <head>; the scanner does not tell head from body.
+func (s *Scanner) MetaCSP() bool { return s.facts.metaCSP }
+
+// Write scans the next bytes of the page.
+func (s *Scanner) Write(p []byte) {
+	for i, c := range p {
+		at := s.offset + i
+		if c == '>' && s.off == nil && s.on.endsNoscriptTag() {
+			s.off = s.on.fork()
+		}
+		s.on.step(c, at)
+		if s.off != nil {
+			s.off.step(c, at)
+			if c == '>' && s.off.agrees(&s.on) {
+				s.off = nil
+			}
+		}
+	}
+	s.offset += len(p)
+}
+
+func (m *reading) insertionPoint() int {
 	if m.unsure || !m.bodySafe || m.frameset {
 		return -1
 	}
 	return m.lastBody
 }
 
-// HoldFrom returns the offset from which the page must be held back while it
-// streams: the last </body> seen in markup (the snippet may go there), or the
-// start of a tag not finished yet (it may be one; a tag counts once its '>'
-// is seen). Everything before may be sent.
-func (m *Scanner) HoldFrom() int {
-	hold := m.offset
+func (m *reading) holdFrom(offset int) int {
+	hold := offset
 	switch m.state {
 	case stTagOpen, stTagName, stInTag, stAttrValue, stQuotedValue, stUnquotedValue:
 		hold = m.tagStart // an unfinished tag: it may be a </body>
@@ -92,12 +172,33 @@ func (m *Scanner) HoldFrom() int {
 	return hold
 }
 
-// Write scans the next bytes of the page.
-func (m *Scanner) Write(p []byte) {
-	for i, c := range p {
-		m.step(c, m.offset+i)
+// endsNoscriptTag reports whether a '>' now ends a <noscript> start tag,
+// where the readings with scripting on and off part.
+func (m *reading) endsNoscriptTag() bool {
+	if m.endTag || m.nameLong || string(m.name) != "noscript" {
+		return false
 	}
-	m.offset += len(p)
+	switch m.state {
+	case stTagName, stInTag, stAttrValue, stUnquotedValue:
+		return true
+	}
+	return false
+}
+
+// fork returns the scripting-off reading of the page read so far.
+func (m *reading) fork() *reading {
+	off := *m
+	off.scripting, off.facts = false, nil
+	off.name = append([]byte(nil), m.name...)
+	off.open = append([]element(nil), m.open...)
+	return &off
+}
+
+// agrees reports whether the scripting-off reading m has come back to the
+// scripting-on one: both in markup, with the same open elements and findings.
+func (m *reading) agrees(on *reading) bool {
+	return m.state == stData && on.state == stData && m.lastBody == on.lastBody && m.bodySafe == on.bodySafe &&
+		m.unsure == on.unsure && m.plaintext == on.plaintext && m.frameset == on.frameset && slices.Equal(m.open, on.open)
 }
 
 func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
@@ -112,7 +213,7 @@ func lower(c byte) byte {
 }
 
 // step advances the scanner over byte c at offset at.
-func (m *Scanner) step(c byte, at int) {
+func (m *reading) step(c byte, at int) {
 	if m.unsure || m.plaintext {
 		return
 	}
@@ -156,20 +257,25 @@ func (m *Scanner) step(c byte, at int) {
 		case c == '>':
 			m.tagEnd(at)
 		default:
-			m.state, m.attrName, m.slash = stInTag, false, c == '/'
+			m.state, m.attrName, m.inName, m.slash = stInTag, false, false, c == '/'
+			if m.facts != nil {
+				m.facts.tagNamed(!m.endTag && !m.nameLong && string(m.name) == "meta")
+			}
 		}
 	case stInTag:
 		switch {
 		case c == '>':
 			m.tagEnd(at)
 		case c == '=' && m.attrName:
-			m.state, m.attrName, m.slash = stAttrValue, false, false
+			m.state, m.attrName, m.inName, m.slash = stAttrValue, false, false, false
+			m.facts.valueStarts()
 		case c == '/':
-			m.attrName, m.slash = false, true
-		case !isHTMLSpace(c):
-			m.attrName, m.slash = true, false // a name character ('=' included when it starts a name)
-		default:
-			m.slash = false
+			m.attrName, m.inName, m.slash = false, false, true
+		case isHTMLSpace(c):
+			m.inName, m.slash = false, false
+		default: // a name character ('=' included when it starts a name)
+			m.facts.nameByte(c, !m.inName)
+			m.attrName, m.inName, m.slash = true, true, false
 		}
 	case stAttrValue:
 		switch {
@@ -180,17 +286,24 @@ func (m *Scanner) step(c byte, at int) {
 			m.tagEnd(at)
 		default:
 			m.state = stUnquotedValue
+			m.facts.valueByte(c)
 		}
 	case stQuotedValue:
 		if c == m.quote {
 			m.state, m.attrName, m.slash = stInTag, false, false
+			m.facts.valueEnds()
+		} else {
+			m.facts.valueByte(c)
 		}
 	case stUnquotedValue:
 		switch {
 		case isHTMLSpace(c):
 			m.state, m.attrName = stInTag, false
+			m.facts.valueEnds()
 		case c == '>':
 			m.tagEnd(at)
+		default:
+			m.facts.valueByte(c)
 		}
 	case stComment:
 		m.comment(c)
@@ -212,7 +325,7 @@ const maxName = 32
 // tagEnd finishes the tag whose '>' is at offset at: the open elements
 // change, a </body> is noted with whether a script may go before it, and an
 // HTML raw-text element switches the scanner to its text.
-func (m *Scanner) tagEnd(at int) {
+func (m *reading) tagEnd(at int) {
 	m.state = stData
 	name := string(m.name)
 	if m.nameLong {
@@ -220,6 +333,9 @@ func (m *Scanner) tagEnd(at int) {
 	}
 	selfClosing := m.slash
 	m.slash = false
+	if m.facts != nil && m.facts.tagEnds() && !m.inTemplate() { // a <meta> CSP start tag
+		m.facts.metaCSP = true
+	}
 	if m.endTag {
 		m.closeElement(name)
 		if name == "body" {
@@ -235,10 +351,13 @@ func (m *Scanner) tagEnd(at int) {
 		return
 	}
 	m.state, m.rawText, m.rawEnd, m.match = stRawText, name, "</"+name, 0
+	if name == "script" && m.facts != nil {
+		m.facts.stub.n = 0 // the stub must stand in one script's text
+	}
 }
 
 // markupDecl follows "<!": a comment, a CDATA section or a bogus comment.
-func (m *Scanner) markupDecl(c byte) {
+func (m *reading) markupDecl(c byte) {
 	const comment, cdata = "--", "[CDATA["
 	m.match++
 	switch {
@@ -263,7 +382,7 @@ func (m *Scanner) markupDecl(c byte) {
 
 // comment follows a comment's text until "-->" or "--!>"; "<!-->" and
 // "<!--->" are empty comments.
-func (m *Scanner) comment(c byte) {
+func (m *reading) comment(c byte) {
 	switch {
 	case c == '>' && (m.dashes >= 2 || m.bang || m.fresh && m.dashes <= 1):
 		m.state = stData
@@ -278,7 +397,7 @@ func (m *Scanner) comment(c byte) {
 }
 
 // cdata follows a CDATA section until "]]>". match counts trailing ']'.
-func (m *Scanner) cdata(c byte) {
+func (m *reading) cdata(c byte) {
 	switch {
 	case c == '>' && m.match >= 2:
 		m.state = stData
@@ -293,7 +412,7 @@ func (m *Scanner) cdata(c byte) {
 // '/' or '>'. match counts the bytes of that end tag matched so far. In a
 // script, "<!--" switches the HTML parser into states where "</script>" may
 // not end it: the scanner gives up on such a page.
-func (m *Scanner) rawTextByte(c byte, at int) {
+func (m *reading) rawTextByte(c byte, at int) {
 	if m.rawText == "script" {
 		const open = "<!--"
 		switch {
@@ -305,6 +424,9 @@ func (m *Scanner) rawTextByte(c byte, at int) {
 			m.escape = 1
 		default:
 			m.escape = 0
+		}
+		if m.facts != nil && !m.facts.hasStub && m.facts.stub.step(c) {
+			m.facts.hasStub = true
 		}
 	}
 	want := m.rawEnd

@@ -50,7 +50,7 @@ var voidElements = map[string]bool{
 
 // current is the adjusted current node: the innermost tracked element, or
 // an HTML element when none is tracked.
-func (m *Scanner) current() element {
+func (m *reading) current() element {
 	if len(m.open) == 0 {
 		return element{ns: nsHTML}
 	}
@@ -74,7 +74,7 @@ func mathTextIntegrationPoint(e element) bool {
 
 // inForeignContent reports whether a start tag name is processed by the
 // rules for foreign content rather than HTML's.
-func (m *Scanner) inForeignContent(name string) bool {
+func (m *reading) inForeignContent(name string) bool {
 	cur := m.current()
 	switch {
 	case cur.ns == nsHTML, htmlIntegrationPoint(cur):
@@ -86,7 +86,7 @@ func (m *Scanner) inForeignContent(name string) bool {
 }
 
 // push tracks an open element; a page nesting past maxOpen is not followed.
-func (m *Scanner) push(e element) {
+func (m *reading) push(e element) {
 	if len(m.open) == maxOpen {
 		m.unsure = true
 		return
@@ -96,7 +96,7 @@ func (m *Scanner) push(e element) {
 
 // openElement applies a start tag to the open elements and reports whether its
 // content is raw text (only HTML elements switch the tokenizer so).
-func (m *Scanner) openElement(name string, selfClosing bool) (rawText bool) {
+func (m *reading) openElement(name string, selfClosing bool) (rawText bool) {
 	if m.inForeignContent(name) {
 		if !breakout[name] {
 			if !selfClosing {
@@ -127,16 +127,18 @@ func (m *Scanner) openElement(name string, selfClosing bool) (rawText bool) {
 		return false
 	case name == "frameset":
 		m.frameset = true
+	case name == "noscript" && !m.scripting:
+		m.push(element{name: name}) // markup; kept open, as "in head noscript" takes what follows (cautious)
 	case rawTextElements[name] || name == "plaintext":
 		return true
 	case len(m.open) > 0 && !voidElements[name]:
-		m.push(element{name: name}) // inside a template or an integration point
+		m.push(element{name: name}) // inside a template, an integration point or (scripting off) a noscript
 	}
 	return false
 }
 
 // closeElement applies an end tag to the open elements.
-func (m *Scanner) closeElement(name string) {
+func (m *reading) closeElement(name string) {
 	if cur := m.current(); cur.ns != nsHTML {
 		// Foreign content: close the innermost element of that name, unless
 		// an HTML element comes first, whose rules then apply.
@@ -175,8 +177,18 @@ func (m *Scanner) closeElement(name string) {
 	}
 }
 
+// inTemplate reports whether a template is open: what it holds is inert.
+func (m *reading) inTemplate() bool {
+	for _, e := range m.open {
+		if e.ns == nsHTML && e.name == "template" {
+			return true
+		}
+	}
+	return false
+}
+
 // safeHere reports whether a script inserted at this point of the page
 // becomes an HTML script that runs, without changing the page's own tree.
-func (m *Scanner) safeHere() bool {
+func (m *reading) safeHere() bool {
 	return len(m.open) == 0 && !m.frameset
 }
