@@ -21,6 +21,7 @@ type identityCell struct {
 	kit    *Kit
 	req    *http.Request // as the middleware got it: the user is looked up from it
 	header http.Header   // the response's header (Logout's Clear-Site-Data; whether the page has a CSP)
+	loaded string        // the scs session's token as the request loaded it (for the save check)
 
 	mu         sync.Mutex // guards the fields below
 	looked     bool       // identifier and err are known (looked up, or set by Login or Logout)

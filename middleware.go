@@ -25,7 +25,7 @@ func (k *Kit) Middleware(next http.Handler) http.Handler {
 		next = k.insertSnippet(next)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cell := &identityCell{kit: k, req: r, header: w.Header()}
+		cell := &identityCell{kit: k, req: r, header: w.Header(), loaded: k.loadedToken(r.Context())}
 		guard := &guardWriter{ResponseWriter: w, cell: cell}
 		r = r.WithContext(context.WithValue(r.Context(), identityKey{k}, cell))
 		if isConditional(r.Header) && cell.signedIn() {
@@ -34,6 +34,18 @@ func (k *Kit) Middleware(next http.Handler) http.Handler {
 		next.ServeHTTP(guard, r)
 		guard.finish()
 	})
+}
+
+// loadedToken is the token of the scs session the request loaded, "" without
+// Sessions, outside LoadAndSave (reported where the identity is read), or
+// for a new session.
+func (k *Kit) loadedToken(ctx context.Context) string {
+	if k.cfg.Sessions == nil {
+		return ""
+	}
+	var token string
+	_ = withSession(func() error { token = k.cfg.Sessions.Token(ctx); return nil })
+	return token
 }
 
 // isConditional reports whether h asks for revalidation (If-None-Match or

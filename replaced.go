@@ -29,18 +29,25 @@ import (
 // out. The check costs one store read, only in requests that save a
 // signed-in session; reading the identity costs nothing. The kit changes
 // nothing of the app's SessionManager or store.
+//
+// The app's own sm.RenewToken in A deletes the old token's entry, record
+// included, and A saves the user under a new token the check would find
+// nothing under. So the record is also kept under an alias of the old token
+// (aliasOf) that RenewToken does not delete, and a save under a token other
+// than the one the request loaded looks there.
 
 // replacedKey marks a replaced-session record.
 const replacedKey = "prefinery.replaced"
 
 // guardSave runs just before scs saves the request's session (see above),
 // once per request: replaced says Login or Logout renewed the token in this
-// request, which needs no check. Reading the session's status is one scs
+// request, which needs no check; loaded is the token the request loaded the
+// session with ("" for a new session). Reading the session's status is one scs
 // call; the store is read only for a signed-in save. The record is found by
 // decoding what the store holds with the manager's Codec, whatever it does
 // to the bytes (compression, encryption); only for scs's own GobCodec, which
 // writes keys as they are, does a byte search skip the decode.
-func (k *Kit) guardSave(ctx context.Context, replaced bool) {
+func (k *Kit) guardSave(ctx context.Context, replaced bool, loaded string) {
 	sm := k.cfg.Sessions
 	if sm == nil || replaced {
 		return
@@ -56,6 +63,9 @@ func (k *Kit) guardSave(ctx context.Context, replaced bool) {
 	token := sm.Token(ctx)
 	if token == "" {
 		return
+	}
+	if loaded != "" && token != loaded {
+		token = aliasOf(loaded) // the app renewed the token itself: its old entry is gone
 	}
 	b, found, err := findInStore(ctx, sm, token)
 	if err != nil || !found {
@@ -101,10 +111,20 @@ func (k *Kit) replaceToken(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("encoding the replaced-session record: %w", err)
 	}
-	if err := commitToStore(ctx, sm, old, record, deadline); err != nil {
-		return fmt.Errorf("recording the replaced session: %w", err)
+	for _, token := range []string{old, aliasOf(old)} {
+		if err := commitToStore(ctx, sm, token, record, deadline); err != nil {
+			return fmt.Errorf("recording the replaced session: %w", err)
+		}
 	}
 	return nil
+}
+
+// aliasOf is the store token under which a replaced session's record is
+// kept beside its own token: derived from it, never a token scs hands out
+// (scs's are 43 base64url characters), so no cookie loads it.
+func aliasOf(token string) string {
+	sum := sha256.Sum256([]byte("prefinery.replaced\x00" + token))
+	return "prefinery.replaced." + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // findInStore and commitToStore reach the store exactly as scs does: the

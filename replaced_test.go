@@ -167,11 +167,14 @@ func TestReplacedSessionNotSavedAgain(t *testing.T) {
 		idleTimeout time.Duration
 		writes      bool
 		then        string // "logout", or the user who signs in over the session
+		renews      bool   // the slow handler renews the token itself (sm.RenewToken)
 	}{
-		{"logout, slow handler writes to the session", 0, true, "logout"},
-		{"logout, IdleTimeout saves every request", time.Hour, false, "logout"},
-		{"login over the session, slow handler writes", 0, true, "bob@example.com"},
-		{"login over the session, IdleTimeout", time.Hour, false, "bob@example.com"},
+		{"logout, slow handler renews the token itself", 0, true, "logout", true},
+		{"login over the session, slow handler renews the token itself", 0, true, "bob@example.com", true},
+		{"logout, slow handler writes to the session", 0, true, "logout", false},
+		{"logout, IdleTimeout saves every request", time.Hour, false, "logout", false},
+		{"login over the session, slow handler writes", 0, true, "bob@example.com", false},
+		{"login over the session, IdleTimeout", time.Hour, false, "bob@example.com", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			app := newTestApp(t, nil)
@@ -181,6 +184,9 @@ func TestReplacedSessionNotSavedAgain(t *testing.T) {
 			mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
 				close(started)
 				<-release
+				if tt.renews {
+					assert.NoError(t, app.sessions.RenewToken(r.Context()))
+				}
 				if tt.writes {
 					app.sessions.Put(r.Context(), "last-seen", time.Now().String())
 				}
@@ -268,4 +274,60 @@ func TestReadsCostNoStoreCall(t *testing.T) {
 	finds = store.finds.Load()
 	require.Equal(t, http.StatusOK, app.post(c, "/note"))
 	assert.Equal(t, int64(2), store.finds.Load()-finds, "scs's read, and the kit's before the signed-in save")
+}
+
+// TestIdleTimeoutNeedsTheKitOnEveryRoute: with scs's IdleTimeout every
+// request saves its session, so a slow request on a route behind LoadAndSave
+// but outside kit.Middleware (an API group) saves the logged-out session
+// back over the record, and the browser following its cookie is alice again:
+// the kit cannot guard a save it never sees. The README's fix, kit.Middleware
+// on every route behind LoadAndSave (it costs nothing where no identity is
+// read), holds; the route outside it is the control that shows the break.
+func TestIdleTimeoutNeedsTheKitOnEveryRoute(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name         string
+		insideKit    bool
+		signedInBack bool
+	}{
+		{"API route inside kit.Middleware (the fix)", true, false},
+		{"API route outside kit.Middleware (control)", false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			app := newTestApp(t, nil)
+			app.sessions.IdleTimeout = time.Hour
+			started, release := make(chan struct{}), make(chan struct{})
+			api := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				close(started)
+				<-release
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, `{"ok":true}`)
+			}))
+			if tt.insideKit {
+				api = app.kit.Middleware(api)
+			}
+			top := http.NewServeMux()
+			top.Handle("GET /api/slow", api)
+			top.Handle("/", app.kit.Middleware(testMux(app.kit)))
+			app.server = httptest.NewServer(app.sessions.LoadAndSave(top))
+			t.Cleanup(app.server.Close)
+
+			c := app.client()
+			app.login(c, "alice@example.com")
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if res, err := c.Get(app.server.URL + "/api/slow"); assert.NoError(t, err) {
+					res.Body.Close()
+				}
+			}()
+			<-started
+			require.Equal(t, http.StatusOK, app.post(c, "/logout"))
+			close(release)
+			<-done
+			_, _, body := app.get(c, "/whoami")
+			assert.Equal(t, tt.signedInBack, strings.Contains(body, "alice@example.com"), body)
+		})
+	}
 }

@@ -44,7 +44,7 @@ func (w *guardWriter) writeHeaderOnce(code int) int {
 	w.wroteHeader = true
 	c, k := w.cell, w.cell.kit
 	replaced := c.wasReplaced()
-	k.guardSave(c.req.Context(), replaced)
+	k.guardSave(c.req.Context(), replaced, c.loaded)
 	h := w.Header()
 	if replaced && c.req.Header.Get("HX-Request") == "true" && k.signChanged(c) {
 		code = reloadForHTMX(h, code)
@@ -118,7 +118,7 @@ func reloadForHTMX(h http.Header, code int) int {
 func (w *guardWriter) finish() {
 	c := w.cell
 	if !w.wroteHeader {
-		c.kit.guardSave(c.req.Context(), c.wasReplaced())
+		c.kit.guardSave(c.req.Context(), c.wasReplaced(), c.loaded)
 	}
 	if w.protected || !c.wasRead() {
 		return
@@ -186,7 +186,7 @@ func (w *guardWriter) Flush() { _ = w.FlushError() }
 // connection is the handler's from then on: no header of the kit's goes out.
 func (w *guardWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !w.wroteHeader {
-		w.cell.kit.guardSave(w.cell.req.Context(), w.cell.wasReplaced())
+		w.cell.kit.guardSave(w.cell.req.Context(), w.cell.wasReplaced(), w.cell.loaded)
 		w.wroteHeader = true
 	}
 	return http.NewResponseController(w.ResponseWriter).Hijack()
