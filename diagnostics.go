@@ -21,6 +21,7 @@ const (
 	appNonceMissing                       // Config.Nonce gave nothing for a page with a CSP
 	metaCSP                               // AutoInsert saw a <meta> CSP it cannot amend
 	writerBypassed                        // the identity was read, the response written elsewhere
+	loaderNotFound                        // the loader on the app's own origin answered 404
 	diagnosticCount
 )
 
@@ -54,6 +55,9 @@ var diagnosticMessages = [diagnosticCount]struct {
 	writerBypassed: {slog.LevelError,
 		"a response that read the signed-in user's identity was not written through kit.Middleware's response writer, so it left without no-store and without the kit's CSP nonce",
 		"pass on the writer the middleware gives the next handler: in gin use prefinerygin.Wrap(kit.Middleware) (a c.Next() that keeps gin's writer bypasses the kit); in net/http never write to a ResponseWriter captured outside the kit's middleware"},
+	loaderNotFound: {slog.LevelError,
+		"the widget loader Config.WidgetURL names on the app's own origin answered 404, so no page loads the widget",
+		`serve it at that path: mount the stand-in so it gets every path under standin.Path (net/http: mux.Handle(standin.Path, widget); chi: r.Handle(standin.Path+"*", widget); gin: r.Any(standin.Path+"*any", gin.WrapH(widget)))`},
 }
 
 // fixWithoutSessions is the fix for a Kit without Config.Sessions, where the

@@ -1,7 +1,10 @@
 package prefinery
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -328,6 +331,83 @@ func TestIdleTimeoutNeedsTheKitOnEveryRoute(t *testing.T) {
 			<-done
 			_, _, body := app.get(c, "/whoami")
 			assert.Equal(t, tt.signedInBack, strings.Contains(body, "alice@example.com"), body)
+		})
+	}
+}
+
+// gzipCodec is an scs Codec that compresses what gob writes: the kind of
+// codec (compressing, encrypting) that hides the record's key from a byte
+// search.
+type gzipCodec struct{}
+
+func (gzipCodec) Encode(deadline time.Time, values map[string]any) ([]byte, error) {
+	b, err := scs.GobCodec{}.Encode(deadline, values)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	_, _ = zw.Write(b)
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+func (gzipCodec) Decode(b []byte) (time.Time, map[string]any, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	return scs.GobCodec{}.Decode(raw)
+}
+
+// TestCompressingCodecKeepsTheSaveCheck: with a codec that compresses the
+// stored session, the record's key is not in the stored bytes, yet the save
+// check still finds the record (it decodes with the manager's codec), so a
+// slow request that loaded the session before a logout does not sign the
+// browser back in. The control is scs's own GobCodec.
+func TestCompressingCodecKeepsTheSaveCheck(t *testing.T) {
+	t.Parallel()
+	for _, codec := range []scs.Codec{gzipCodec{}, scs.GobCodec{}} {
+		t.Run(fmt.Sprintf("%T", codec), func(t *testing.T) {
+			t.Parallel()
+			app := newTestApp(t, func(c *Config) { c.Sessions.Codec = codec })
+			app.sessions.IdleTimeout = time.Hour
+			started, release := make(chan struct{}), make(chan struct{})
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+				close(started)
+				<-release
+				_, _ = io.WriteString(w, "slow")
+			})
+			mux.Handle("/", testMux(app.kit))
+			app.server = httptest.NewServer(app.sessions.LoadAndSave(app.kit.Middleware(mux)))
+			t.Cleanup(app.server.Close)
+			c := app.client()
+			app.login(c, "alice@example.com")
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if res, err := c.Get(app.server.URL + "/slow"); assert.NoError(t, err) {
+					res.Body.Close()
+				}
+			}()
+			<-started
+			require.Equal(t, http.StatusOK, app.post(c, "/logout"))
+			for key, b := range storeEntries(t, app.sessions) {
+				if _, gz := codec.(gzipCodec); gz {
+					assert.NotContains(t, string(b), replacedKey, "compressed: no byte search finds %s", key)
+				}
+			}
+			close(release)
+			<-done
+			_, _, body := app.get(c, "/whoami")
+			assert.Equal(t, "anonymous", body)
 		})
 	}
 }

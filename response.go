@@ -46,6 +46,9 @@ func (w *guardWriter) writeHeaderOnce(code int) int {
 	replaced := c.wasReplaced()
 	k.guardSave(c.req.Context(), replaced, c.loaded)
 	h := w.Header()
+	if code == http.StatusNotFound && k.origin == "" && k.cfg.WidgetURL != "" && c.req.URL.Path == k.cfg.WidgetURL {
+		k.diag.report(loaderNotFound)
+	}
 	if replaced && c.req.Header.Get("HX-Request") == "true" && k.signChanged(c) {
 		code = reloadForHTMX(h, code)
 	}

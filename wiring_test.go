@@ -176,3 +176,22 @@ func TestLoginOutsideLoadAndSave(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/login", nil))
 	assert.NoError(t, loginErr, "the right order")
 }
+
+// TestLoaderNotFoundIsReported: a stand-in mounted where its loader is not
+// served (chi's r.Handle(standin.Path, widget) matches that path alone)
+// answers 404 for widget.js; the kit knows the loader's path and says so
+// once, with the fix. Control: another path's 404 says nothing.
+func TestLoaderNotFoundIsReported(t *testing.T) {
+	t.Parallel()
+	logger, logs := testLogger()
+	kit := newKit(t, Config{WidgetURL: "/prefinery-standin/widget.js", Logger: logger})
+	h := kit.Middleware(http.NotFoundHandler())
+	for _, path := range []string{"/missing.png", "/prefinery-standin/widget.js", "/prefinery-standin/widget.js"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+		if path == "/missing.png" {
+			assert.NotContains(t, logs.String(), "answered 404", "control: another path")
+		}
+	}
+	assert.Equal(t, 1, strings.Count(logs.String(), "answered 404"), logs.String())
+	assert.Contains(t, logs.String(), `standin.Path+\"*\"`)
+}
