@@ -2,6 +2,7 @@ package prefinery
 
 import (
 	"cmp"
+	"slices"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -120,6 +121,26 @@ type Config struct {
 	// compromised. Default is false (403).
 	UnsafeAllowSameSite bool
 
+	// SPAOrigins are the origins ("https://app.example.com": scheme, host
+	// and port only, exactly; no wildcards) of single-page apps served from
+	// another origin that read the identity endpoint with a bearer token in
+	// Authorization. A request from one of them is answered (same-site or
+	// cross-site) with a CORS grant for that origin alone
+	// (Access-Control-Allow-Origin, Vary: Origin), its preflight too; every
+	// other promise of the endpoint holds. Other origins stay refused, and a
+	// CORS middleware in front can never widen a signed response beyond
+	// these. Trust only origins whose pages are yours: a page there can read
+	// its user's identity. Default is none.
+	SPAOrigins []string
+
+	// SPAOriginsSendCookies lets SPAOrigins send the app's cookies with
+	// their requests (Access-Control-Allow-Credentials: true), for an SPA on
+	// another origin that authenticates with the app's session cookie. A
+	// page on such an origin, if it were compromised, could read the signed-in
+	// user's identity from the user's own browser. Default is false: bearer
+	// tokens only.
+	SPAOriginsSendCookies bool
+
 	// Logger receives the kit's messages: errors, the wiring mistakes it
 	// notices (each once, with the fix), warnings and debug notes. It never
 	// receives a secret, a signature or an identifier. Default is
@@ -140,6 +161,7 @@ const (
 // filled in (the loader's URL from ProjectKey among them). The Secret is
 // checked, then left to the Kit, which swaps it on Rotate.
 func (c Config) normalized() (Config, error) {
+	c.SPAOrigins = slices.Clone(c.SPAOrigins) // the app's slice may change after New
 	if c.Secret.isZero() {
 		secret, err := SecretFromEnv(defaultSecretEnv)
 		if err != nil {
@@ -227,6 +249,31 @@ func (c *Config) validate() error {
 		if err := checkCacheControl(c.CacheControl); err != nil {
 			return invalid("CacheControl", "%v", err)
 		}
+	}
+	for _, origin := range c.SPAOrigins {
+		if err := checkOrigin(origin); err != nil {
+			return invalid("SPAOrigins", "%v", err)
+		}
+	}
+	if c.SPAOriginsSendCookies && len(c.SPAOrigins) == 0 {
+		return invalid("SPAOriginsSendCookies", "lets SPAOrigins send cookies, but none is given")
+	}
+	return nil
+}
+
+// checkOrigin accepts an origin as browsers serialise it in the Origin
+// header: http or https, a lower-case host, an optional port, nothing else.
+func checkOrigin(origin string) error {
+	u, err := url.Parse(origin)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q is not an origin: %v", origin, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%q: an origin is http:// or https://", origin)
+	case u.Host == "" || strings.ContainsAny(u.Host, "*") || u.User != nil:
+		return fmt.Errorf("%q: an origin names one host (no wildcards, no user)", origin)
+	case u.Scheme+"://"+u.Host != origin || u.Host != strings.ToLower(u.Host):
+		return fmt.Errorf("%q: an origin is scheme://host[:port] in lower case, without a path or a trailing slash, as the Origin header sends it", origin)
 	}
 	return nil
 }

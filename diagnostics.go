@@ -22,6 +22,7 @@ const (
 	metaCSP                               // AutoInsert saw a <meta> CSP it cannot amend
 	writerBypassed                        // the identity was read, the response written elsewhere
 	loaderNotFound                        // the loader on the app's own origin answered 404
+	endpointRefused                       // the identity endpoint refused a read from another origin
 	diagnosticCount
 )
 
@@ -58,6 +59,9 @@ var diagnosticMessages = [diagnosticCount]struct {
 	loaderNotFound: {slog.LevelError,
 		"the widget loader Config.WidgetURL names on the app's own origin answered 404, so no page loads the widget",
 		`serve it at that path: mount the stand-in so it gets every path under standin.Path (net/http: mux.Handle(standin.Path, widget); chi: r.Handle(standin.Path+"*", widget); gin: r.Any(standin.Path+"*any", gin.WrapH(widget)))`},
+	endpointRefused: {slog.LevelWarn,
+		"the identity endpoint refused a read from another origin, or a subresource or no-cors load (403); a page of the app's own origin is always answered",
+		"if the origin is your single-page app and it sends a bearer token, add it to Config.SPAOrigins; a cookie-authenticated read from another site stays refused (a hostile page could make it with the user's cookies)"},
 }
 
 // fixWithoutSessions is the fix for a Kit without Config.Sessions, where the

@@ -80,8 +80,15 @@ func (w *guardWriter) writeHeaderOnce(code int) int {
 	h["Cache-Control"] = []string{k.cfg.CacheControl} // a fresh slice per response
 	h["Pragma"] = []string{"no-cache"}
 	h["Expires"] = []string{"0"}
+	grant := h.Get("Access-Control-Allow-Origin")
 	for _, name := range unsafeOnSignedResponses {
 		delete(h, name)
+	}
+	if g := k.spaGrant(c.req); g.Origin != "" && grant == g.Origin {
+		h.Set("Access-Control-Allow-Origin", g.Origin) // the one grant a signed response may carry
+		if g.Credentials {
+			h.Set("Access-Control-Allow-Credentials", "true")
+		}
 	}
 	return code
 }

@@ -25,9 +25,30 @@ var CORSHeaders = []string{
 // policy, Vary: Cookie (once) and no CORS grants, whatever a middleware in
 // front set. A HEAD request gets the headers without the body.
 func JSON(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	JSONFor(w, r, status, body, Grant{})
+}
+
+// Grant is a CORS grant for one origin ("" for none): the identity
+// endpoint's answer to a single-page app the app trusts.
+type Grant struct {
+	Origin      string
+	Credentials bool // Access-Control-Allow-Credentials: true
+}
+
+// JSONFor is JSON with g's CORS grant, and only it: Access-Control-Allow-Origin
+// g.Origin, Vary: Origin, and credentials when g says so. The resource
+// policy stays same-origin: it governs no-cors loads, never a CORS read.
+func JSONFor(w http.ResponseWriter, r *http.Request, status int, body []byte, g Grant) {
 	h := w.Header()
 	for _, name := range CORSHeaders {
 		delete(h, name)
+	}
+	if g.Origin != "" {
+		h.Set("Access-Control-Allow-Origin", g.Origin)
+		if g.Credentials {
+			h.Set("Access-Control-Allow-Credentials", "true")
+		}
+		h.Add("Vary", "Origin")
 	}
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
@@ -46,7 +67,12 @@ func JSON(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 // Error writes {"error": message}. message is a constant of the kit, never
 // request data, so it needs no escaping.
 func Error(w http.ResponseWriter, r *http.Request, status int, message string) {
-	JSON(w, r, status, []byte(`{"error":"`+message+`"}`+"\n"))
+	ErrorFor(w, r, status, message, Grant{})
+}
+
+// ErrorFor is Error with g's CORS grant, so the granted page can read why.
+func ErrorFor(w http.ResponseWriter, r *http.Request, status int, message string, g Grant) {
+	JSONFor(w, r, status, []byte(`{"error":"`+message+`"}`+"\n"), g)
 }
 
 // VaryCookie reports whether h's Vary already lists Cookie (scs adds it).
