@@ -2,12 +2,12 @@ package prefinery
 
 import (
 	"cmp"
-	"slices"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/alexedwards/scs/v2"
