@@ -100,6 +100,7 @@ var (
 	account   http.HandlerFunc
 
 	requireAuthentication func(http.Handler) http.Handler
+	userFromBearerToken   func(*http.Request) (identifier string, verified bool)
 	queue                 interface {
 		Enqueue(ctx context.Context, body []byte, sentAt time.Time) error
 	}
