@@ -27,7 +27,7 @@ import (
 // mode × a router), serving the same pages. The pages are the ones a user of
 // the README writes: a sign-in form, an account page with the embed in its
 // <head>, a POST /logout, the identity endpoint, and htmx pages with hx-boost
-// (the embed in <head> or in <body>). Beside the app's chain (not through the
+// and Turbo Drive pages (the embed in <head> or in <body>). Beside the app's chain (not through the
 // kit) it mounts the offline stand-in, htmx, and the control pages that show,
 // in each column, what the browser does to a page the kit does not protect.
 
@@ -102,7 +102,7 @@ func (u *authTokens) lookup(r *http.Request) string {
 	return u.emails[c.Value]
 }
 
-func newMatrixApp(col column, redisPool *redis.Pool, htmx []byte) (*matrixApp, error) {
+func newMatrixApp(col column, redisPool *redis.Pool, htmx, turbo []byte) (*matrixApp, error) {
 	secret, err := prefinery.NewSecret(secretText)
 	if err != nil {
 		return nil, err
@@ -146,9 +146,13 @@ func newMatrixApp(col column, redisPool *redis.Pool, htmx []byte) (*matrixApp, e
 		w.Header().Set("Content-Type", "text/javascript")
 		_, _ = w.Write(htmx)
 	})
+	top.HandleFunc("GET /turbo.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		_, _ = w.Write(turbo)
+	})
 	top.Handle("/control/", a.withAppSession(a.controls()))
 	top.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/hx/") { // htmx runs swapped scripts without the page's nonce
+		if !strings.HasPrefix(r.URL.Path, "/hx/") && !strings.HasPrefix(r.URL.Path, "/tb/") { // htmx and Turbo run swapped scripts without the page's nonce
 			w.Header().Set("Content-Security-Policy", pagePolicy)
 		}
 		app.ServeHTTP(w, r)
@@ -210,15 +214,15 @@ const matrixPages = `
 <body><p id="who">{{.Who}}</p><a id="away" href="/login?away=1">away</a>
 <form method="post" action="/logout"><button id="logout">Sign out</button></form>
 <form method="post" action="/logout-keep-cookie"><button id="logout-kept">Sign out (the session ends server-side)</button></form></body></html>{{end}}
-{{define "hx-head"}}<!doctype html><html><head><meta charset="utf-8"><title>htmx</title><script src="/htmx.min.js"></script>{{if eq .Place "head"}}{{prefineryEmbed .Request}}{{end}}{{if .HandSigned}}<script>window.handSigned = {{.HandSigned}};</script>{{end}}</head>
-<body hx-boost="true">{{end}}
+{{define "hx-head"}}<!doctype html><html><head><meta charset="utf-8"><title>{{.Lib}}</title>{{if eq .Lib "hx"}}<script src="/htmx.min.js"></script>{{else}}<script src="/turbo.js"></script>{{end}}{{if eq .Place "head"}}{{prefineryEmbed .Request}}{{end}}{{if .HandSigned}}<script>window.handSigned = {{.HandSigned}};</script>{{end}}</head>
+<body{{if eq .Lib "hx"}} hx-boost="true"{{end}}>{{end}}
 {{define "hx-foot"}}{{if eq .Place "body"}}{{prefineryEmbed .Request}}{{end}}</body></html>{{end}}
 {{define "hx-login"}}{{template "hx-head" .}}<p id="signed-out">signed out</p>
-<form method="post" action="/login"><input type="hidden" name="next" value="/hx/{{.Place}}/page"><input id="email" name="email"><button id="login-submit">Sign in</button></form>{{template "hx-foot" .}}{{end}}
-{{define "hx-page"}}{{template "hx-head" .}}<p id="who">{{.Who}}</p>{{with .HandSigned}}<p id="sig">{{.}}</p>{{end}}<a id="next" href="/hx/{{.Place}}/other">next</a>
-<form method="post" action="/logout"><input type="hidden" name="next" value="/hx/{{.Back}}/login"><button id="logout">Sign out</button></form>{{template "hx-foot" .}}{{end}}
+<form method="post" action="/login"><input type="hidden" name="next" value="/{{.Lib}}/{{.Place}}/page"><input id="email" name="email"><button id="login-submit">Sign in</button></form>{{template "hx-foot" .}}{{end}}
+{{define "hx-page"}}{{template "hx-head" .}}<p id="who">{{.Who}}</p>{{with .HandSigned}}<p id="sig">{{.}}</p>{{end}}<a id="next" href="/{{.Lib}}/{{.Place}}/other">next</a>
+<form method="post" action="/logout"><input type="hidden" name="next" value="/{{.Lib}}/{{.Back}}/login"><button id="logout">Sign out</button></form>{{template "hx-foot" .}}{{end}}
 {{define "hx-other"}}{{template "hx-head" .}}<p id="other">other</p>
-<form method="post" action="/logout"><input type="hidden" name="next" value="/hx/{{.Back}}/login"><button id="logout">Sign out</button></form>{{template "hx-foot" .}}{{end}}
+<form method="post" action="/logout"><input type="hidden" name="next" value="/{{.Lib}}/{{.Back}}/login"><button id="logout">Sign out</button></form>{{template "hx-foot" .}}{{end}}
 {{define "control-account"}}<!doctype html><html><body><p id="who">{{.Who}}</p>{{with .HandSigned}}<p id="sig">{{.}}</p>{{end}}</body></html>{{end}}
 `
 
@@ -363,15 +367,16 @@ func (h handlers) logoutPlain(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// hx serves /hx/{head,body,control}/{login,page,other}.
+// hx serves the pages of a page-swapping library, htmx (/hx/…, hx-boost)
+// or Turbo Drive (/tb/…): /{lib}/{head,body,control}/{login,page,other}.
 func (h handlers) hx(w http.ResponseWriter, r *http.Request) {
-	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/hx/"), "/")
-	if len(parts) != 2 {
+	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if len(parts) != 3 {
 		http.NotFound(w, r)
 		return
 	}
-	place, name := parts[0], parts[1]
-	data := map[string]any{"Request": r, "Place": place, "Back": place, "Who": h.a.whoami(r)}
+	lib, place, name := parts[0], parts[1], parts[2]
+	data := map[string]any{"Request": r, "Lib": lib, "Place": place, "Back": place, "Who": h.a.whoami(r)}
 	if place == "control" { // signed by hand, in <head> and in <body>: htmx's own behaviour, without the kit
 		data["Back"] = "body"
 		if who := h.a.whoami(r); who != "" {
@@ -381,12 +386,16 @@ func (h handlers) hx(w http.ResponseWriter, r *http.Request) {
 	h.render(w, "hx-"+name, data)
 }
 
-// hxPaths are the htmx pages every router mounts.
-var hxPaths = []string{
-	"/hx/head/login", "/hx/head/page", "/hx/head/other",
-	"/hx/body/login", "/hx/body/page", "/hx/body/other",
-	"/hx/control/page", "/hx/control/other",
-}
+// hxPaths are the htmx and Turbo pages every router mounts.
+var hxPaths = func() []string {
+	var out []string
+	for _, lib := range []string{"hx", "tb"} {
+		for _, p := range []string{"head/login", "head/page", "head/other", "body/login", "body/page", "body/other", "control/page", "control/other"} {
+			out = append(out, "/"+lib+"/"+p)
+		}
+	}
+	return out
+}()
 
 // controls are pages beside the kit (the app's session only): the same
 // account page and public page, which the browser treats as it treats any

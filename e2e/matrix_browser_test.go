@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -53,7 +54,7 @@ const persistedScript = `window.__persisted = false; addEventListener("pageshow"
 // openTab opens a browser context in the suite's one browser.
 func openTab(parent context.Context, base string) (*tab, context.CancelFunc, error) {
 	ctx, cancel := chromedp.NewContext(parent, chromedp.WithNewBrowserContext())
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute) // a flow, on a loaded machine
 	stop := func() { cancelTimeout(); cancel() }
 	tb := &tab{ctx: ctx, base: base, firstURL: map[network.RequestID]string{}}
 	addScript := func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
@@ -129,7 +130,7 @@ func (tb *tab) seen() []seenResponse {
 }
 
 func (tb *tab) do(actions ...chromedp.Action[chromedp.Void]) error {
-	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(tb.ctx, 45*time.Second)
 	defer cancel()
 	began := time.Now()
 	err := chromedp.Do(ctx, actions...)
@@ -316,6 +317,18 @@ func (tb *tab) back(path string) (backShown, error) {
 	return b, nil
 }
 
+// waitLib waits for the page-swapping library: htmx ("hx") or Turbo ("tb").
+func (tb *tab) waitLib(lib string) error {
+	if lib == "hx" {
+		return tb.waitHTMX()
+	}
+	_, err := pollIn[bool](tb, `typeof Turbo === "object" && document.readyState === "complete"`, 10*time.Second)
+	if err != nil {
+		return fmt.Errorf("Turbo did not load: %w", err)
+	}
+	return nil
+}
+
 // waitHTMX waits until htmx has loaded and processed the page.
 func (tb *tab) waitHTMX() error {
 	_, err := pollIn[bool](tb, `typeof htmx === "object" && document.readyState === "complete"`, 10*time.Second)
@@ -350,4 +363,23 @@ func chromedpEval(js string) chromedp.Action[chromedp.Void] {
 
 func chromedpSetValue(id, v string) chromedp.Action[chromedp.Void] {
 	return chromedp.SetValue(chromedp.ID(id), v)
+}
+
+// turboJS is Turbo 8 (dist/turbo.es2017-umd.js of the npm package
+// @hotwired/turbo), which .ci/run fetches from the npm registry into TURBO_JS.
+func turboJS(t *testing.T) []byte {
+	t.Helper()
+	path := os.Getenv("TURBO_JS")
+	if path == "" {
+		const msg = "TURBO_JS is not set: npm pack @hotwired/turbo@8, and point TURBO_JS at package/dist/turbo.es2017-umd.js (.ci/run does)"
+		if os.Getenv("PREFINERY_REQUIRE_BROWSER") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
