@@ -309,7 +309,7 @@ type observations struct {
 	hxControlStorage, hxControlRestored string
 	hxStorage, hxRestored               string
 
-	// flows "htmx-boost-head", "htmx-boost-body"
+	// flows "htmx-boost-*" and "turbo-*"
 	boost       map[string]*boostSeen // by lib-place
 	controlHead map[string]string     // by lib: <head> after a swap from a hand-signed page
 }
