@@ -3,16 +3,21 @@ module github.com/prefinerykit/prefinery/e2e
 go 1.26.0
 
 require (
+	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/gin-gonic/gin v1.12.0
+	github.com/go-chi/chi/v5 v5.5.0
+	github.com/gomodule/redigo v1.9.3
+	github.com/labstack/echo/v4 v4.16.0
 	github.com/prefinerykit/prefinery v0.0.0
 	github.com/prefinerykit/prefinery/examples/echo v0.0.0
 	github.com/prefinerykit/prefinery/examples/echostarter v0.0.0
 	github.com/prefinerykit/prefinery/examples/gin v0.0.0
 	github.com/prefinerykit/prefinery/examples/letsgo v0.0.0
 	github.com/prefinerykit/prefinery/examples/templ v0.0.0
+	github.com/prefinerykit/prefinery/prefinerygin v0.0.0
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -35,7 +40,6 @@ require (
 	github.com/justinas/alice v1.2.0 // indirect
 	github.com/justinas/nosurf v1.2.0 // indirect
 	github.com/klauspost/cpuid/v2 v2.3.0 // indirect
-	github.com/labstack/echo/v4 v4.16.0 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/leodido/go-urn v1.4.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
@@ -43,7 +47,6 @@ require (
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
-	github.com/prefinerykit/prefinery/prefinerygin v0.0.0 // indirect
 	github.com/prefinerykit/prefinery/prefinerytempl v0.0.0 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect

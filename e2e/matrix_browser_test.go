@@ -1,0 +1,385 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// The promise matrix's browser side: a tab (its own browser context, so its
+// own cookies and storage) with what the browser saw recorded: every
+// response's headers, the raw headers of redirects (Clear-Site-Data), and
+// why the back/forward cache did not restore a page.
+
+// tab is one browser context on one column's app.
+type tab struct {
+	ctx  context.Context
+	base string
+
+	mu        sync.Mutex
+	firstURL  map[network.RequestID]string // the URL each request started at
+	responses []seenResponse               // final responses (responseReceived)
+	redirects []rawRedirect                // 3xx, raw headers (responseReceivedExtraInfo)
+	notUsed   []string                     // bfcache NotRestoredReasons since the last Back
+}
+
+// seenResponse is a response the browser received.
+type seenResponse struct {
+	url     string
+	status  int64
+	headers map[string]string // lower-case names
+}
+
+type rawRedirect struct {
+	id      network.RequestID
+	status  int64
+	headers map[string]string
+}
+
+// persistedScript records whether the page was shown from the back/forward
+// cache (pageshow's persisted), in every document from its first byte.
+const persistedScript = `window.__persisted = false; addEventListener("pageshow", e => { window.__persisted = e.persisted; });`
+
+// openTab opens a browser context in the suite's one browser.
+func openTab(parent context.Context, base string) (*tab, context.CancelFunc, error) {
+	ctx, cancel := chromedp.NewContext(parent, chromedp.WithNewBrowserContext())
+	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute) // a flow, on a loaded machine
+	stop := func() { cancelTimeout(); cancel() }
+	tb := &tab{ctx: ctx, base: base, firstURL: map[network.RequestID]string{}}
+	addScript := func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: persistedScript})
+		return chromedp.Void{}, err
+	}
+	if err := chromedp.Do(ctx, addScript); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	if err := chromedp.Listen(ctx, tb.record); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return tb, stop, nil
+}
+
+func lowerHeaders(h network.Headers) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		s, _ := v.(string)
+		out[strings.ToLower(k)] = s
+	}
+	return out
+}
+
+func (tb *tab) record(ev any) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	switch e := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		if _, ok := tb.firstURL[e.RequestID]; !ok {
+			tb.firstURL[e.RequestID] = e.Request.Method + " " + e.Request.URL
+		}
+	case *network.EventResponseReceived:
+		tb.responses = append(tb.responses, seenResponse{url: e.Response.URL, status: e.Response.Status, headers: lowerHeaders(e.Response.Headers)})
+	case *network.EventResponseReceivedExtraInfo:
+		if e.StatusCode >= 300 && e.StatusCode < 400 {
+			tb.redirects = append(tb.redirects, rawRedirect{id: e.RequestID, status: e.StatusCode, headers: lowerHeaders(e.Headers)})
+		}
+	case *page.EventBackForwardCacheNotUsed:
+		for _, x := range e.NotRestoredExplanations {
+			tb.notUsed = append(tb.notUsed, string(x.Reason))
+		}
+	}
+}
+
+// redirectsOf returns the raw redirect headers of requests that started at
+// method+" "+path on this tab's origin.
+func (tb *tab) redirectsOf(methodPath string) []map[string]string {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	var out []map[string]string
+	for _, r := range tb.redirects {
+		first := tb.firstURL[r.id]
+		method, url, _ := strings.Cut(first, " ")
+		if method+" "+strings.TrimPrefix(url, tb.base) == methodPath {
+			out = append(out, r.headers)
+		}
+	}
+	return out
+}
+
+// seen returns every response recorded so far.
+func (tb *tab) seen() []seenResponse {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return append([]seenResponse(nil), tb.responses...)
+}
+
+func (tb *tab) do(actions ...chromedp.Action[chromedp.Void]) error {
+	ctx, cancel := context.WithTimeout(tb.ctx, 45*time.Second)
+	defer cancel()
+	began := time.Now()
+	err := chromedp.Do(ctx, actions...)
+	if debugMatrix {
+		fmt.Printf("%s %s %d actions %v\n", time.Now().Format("15:04:05.000"), tb.base, len(actions), time.Since(began).Round(time.Millisecond))
+	}
+	return err
+}
+
+var debugMatrix = os.Getenv("PREFINERY_MATRIX_DEBUG") != ""
+
+// visit loads path and waits for the element with id.
+func (tb *tab) visit(path, id string) error {
+	if err := tb.do(chromedp.Navigate(tb.base+path), chromedp.WaitVisible(chromedp.ID(id))); err != nil {
+		return fmt.Errorf("visit %s: %w", path, err)
+	}
+	return nil
+}
+
+// click clicks the element with id and waits for the element with waitID.
+func (tb *tab) click(id, waitID string) error {
+	if err := tb.do(chromedp.Click(chromedp.ID(id)), chromedp.WaitVisible(chromedp.ID(waitID))); err != nil {
+		return fmt.Errorf("click #%s, wait #%s: %w", id, waitID, err)
+	}
+	return nil
+}
+
+// login signs email in through the app's form, then lands on next, whose
+// page has an element #who.
+func (tb *tab) login(email, next string) error {
+	if err := tb.visit("/login?next="+next, "email"); err != nil {
+		return err
+	}
+	if err := tb.do(chromedp.SetValue(chromedp.ID("email"), email)); err != nil {
+		return err
+	}
+	return tb.click("login-submit", "who")
+}
+
+// evalIn evaluates js in the page; an evaluation that outlives 5 s (a
+// document gone mid-navigation) is an error, not a hang.
+func evalIn[T any](tb *tab, js string) (T, error) {
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate[T](js))
+}
+
+func awaitIn[T any](tb *tab, js string) (T, error) {
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+}
+
+// pollIn evaluates js until it gives a truthy value (of type T) or timeout
+// passes; evaluations that fail during a navigation are tried again.
+func pollIn[T any](tb *tab, js string, timeout time.Duration) (T, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		v, err := evalIn[any](tb, js)
+		if err == nil && v != nil && v != false && v != "" && v != float64(0) {
+			var out T
+			b, _ := json.Marshal(v)
+			return out, json.Unmarshal(b, &out)
+		}
+		if time.Now().After(deadline) {
+			var zero T
+			if err == nil {
+				err = fmt.Errorf("still %v", v)
+			}
+			return zero, fmt.Errorf("polling %.60q for %s: %w", js, timeout, err)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// html is the whole document as the browser holds it now.
+func (tb *tab) html() (string, error) {
+	return evalIn[string](tb, `document.documentElement.outerHTML`)
+}
+
+// authCall is one authenticateUser call's parameters.
+type authCall map[string]string
+
+// authCalls waits for the stand-in to load and returns the authenticateUser
+// calls it recorded in window.prefineryCalls.
+func (tb *tab) authCalls() ([]authCall, error) {
+	raw, err := pollIn[string](tb, `document.readyState === "complete" && window.prefineryCalls && JSON.stringify(window.prefineryCalls.map(c => c.map(a => typeof a === "function" ? "fn" : a)))`, 10*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("window.prefineryCalls: %w", err)
+	}
+	var calls [][]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &calls); err != nil {
+		return nil, err
+	}
+	var out []authCall
+	for _, c := range calls {
+		var name string
+		if len(c) < 2 || json.Unmarshal(c[0], &name) != nil || name != "authenticateUser" {
+			continue
+		}
+		var params authCall
+		if err := json.Unmarshal(c[1], &params); err != nil {
+			return nil, err
+		}
+		out = append(out, params)
+	}
+	return out, nil
+}
+
+// endpointAnswer is what fetch("/prefinery/identity") got.
+type endpointAnswer struct {
+	Status int    `json:"status"`
+	Body   string `json:"body"`
+}
+
+func (tb *tab) endpoint() (endpointAnswer, error) {
+	var a endpointAnswer
+	raw, err := awaitIn[string](tb, `fetch("/prefinery/identity").then(async r => JSON.stringify({status: r.status, body: await r.text()}))`)
+	if err == nil {
+		err = json.Unmarshal([]byte(raw), &a)
+	}
+	return a, err
+}
+
+// post sends a same-origin POST from the page and returns its status.
+func (tb *tab) post(path string) (int, error) {
+	return awaitIn[int](tb, fmt.Sprintf(`fetch(%q, {method: "POST"}).then(r => r.status)`, path))
+}
+
+// backShown is what Back showed.
+type backShown struct {
+	persisted bool     // the page came from the back/forward cache (pageshow persisted)
+	reasons   []string // why it did not (Page.backForwardCacheNotUsed)
+	html      string
+	auth      []authCall
+}
+
+func (b backShown) String() string {
+	if b.persisted {
+		return "restored from the back/forward cache (pageshow persisted)"
+	}
+	if len(b.reasons) == 0 {
+		return "loaded again (no bfcache entry)"
+	}
+	return "loaded again; bfcache not used: " + strings.Join(b.reasons, ", ")
+}
+
+// back presses Back and waits until the page at path is shown, whether from
+// the back/forward cache or loaded again.
+func (tb *tab) back(path string) (backShown, error) {
+	var b backShown
+	tb.mu.Lock()
+	tb.notUsed = nil
+	tb.mu.Unlock()
+	if err := tb.do(chromedp.Evaluate[chromedp.Void](`setTimeout(() => history.back(), 0)`)); err != nil {
+		return b, err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		shown, err := evalIn[bool](tb, fmt.Sprintf(`location.pathname === %q && document.readyState === "complete"`, path))
+		if err == nil && shown {
+			break
+		}
+		if time.Now().After(deadline) {
+			return b, fmt.Errorf("Back did not show %s (last error: %v)", path, err)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	var err error
+	if b.persisted, err = evalIn[bool](tb, `window.__persisted === true`); err != nil {
+		return b, err
+	}
+	if b.auth, err = tb.authCalls(); err != nil {
+		return b, err
+	}
+	if b.html, err = tb.html(); err != nil {
+		return b, err
+	}
+	time.Sleep(50 * time.Millisecond) // the event comes at commit; let it land
+	tb.mu.Lock()
+	b.reasons = append([]string(nil), tb.notUsed...)
+	tb.mu.Unlock()
+	sort.Strings(b.reasons)
+	return b, nil
+}
+
+// waitLib waits for the page-swapping library: htmx ("hx") or Turbo ("tb").
+func (tb *tab) waitLib(lib string) error {
+	if lib == "hx" {
+		return tb.waitHTMX()
+	}
+	_, err := pollIn[bool](tb, `typeof Turbo === "object" && document.readyState === "complete"`, 10*time.Second)
+	if err != nil {
+		return fmt.Errorf("Turbo did not load: %w", err)
+	}
+	return nil
+}
+
+// waitHTMX waits until htmx has loaded and processed the page.
+func (tb *tab) waitHTMX() error {
+	_, err := pollIn[bool](tb, `typeof htmx === "object" && document.readyState === "complete"`, 10*time.Second)
+	if err != nil {
+		return fmt.Errorf("htmx did not load: %w", err)
+	}
+	time.Sleep(20 * time.Millisecond) // htmx processes the body on DOMContentLoaded + a tick
+	return nil
+}
+
+// htmxStorage is what htmx keeps of swapped-out pages.
+func (tb *tab) htmxStorage() (string, error) {
+	return evalIn[string](tb, `JSON.stringify([sessionStorage.getItem("htmx-history-cache"), localStorage.getItem("htmx-history-cache")])`)
+}
+
+// waitPath waits until the document's path is path and the element with id
+// is there (a swap by htmx, or a load).
+func (tb *tab) waitPath(path, id string) error {
+	_, err := pollIn[bool](tb, fmt.Sprintf(`location.pathname === %q && !!document.getElementById(%q) && document.readyState === "complete"`, path, id), 10*time.Second)
+	if err != nil {
+		return fmt.Errorf("waiting for %s #%s: %w", path, id, err)
+	}
+	return nil
+}
+
+// Shorthands for the actions the flows repeat.
+func chromedpClick(id string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.ID(id)) }
+
+func chromedpEval(js string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](js)
+}
+
+func chromedpSetValue(id, v string) chromedp.Action[chromedp.Void] {
+	return chromedp.SetValue(chromedp.ID(id), v)
+}
+
+// turboJS is Turbo 8 (dist/turbo.es2017-umd.js of the npm package
+// @hotwired/turbo), which .ci/run fetches from the npm registry into TURBO_JS.
+func turboJS(t *testing.T) []byte {
+	t.Helper()
+	path := os.Getenv("TURBO_JS")
+	if path == "" {
+		const msg = "TURBO_JS is not set: npm pack @hotwired/turbo@8, and point TURBO_JS at package/dist/turbo.es2017-umd.js (.ci/run does)"
+		if os.Getenv("PREFINERY_REQUIRE_BROWSER") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
