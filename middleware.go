@@ -58,13 +58,28 @@ func isConditional(h http.Header) bool {
 // signed-in user's request for a page, so no handler answers 304 and lets the
 // browser show a page it kept from before (another user's, or a signed-out
 // one). Subresources a browser marks as such (images, styles, scripts, fonts,
-// media) keep their revalidation: they never carry a signature.
+// media) keep their revalidation: they never carry a signature. r gets a
+// header of its own; the caller's is left as it was.
 func dropRevalidation(r *http.Request) {
-	switch r.Header.Get("Sec-Fetch-Dest") {
-	case "image", "style", "script", "font", "audio", "video", "track", "manifest":
+	if !revalidationDroppable(r.Header) {
 		return
 	}
 	r.Header = r.Header.Clone()
-	r.Header.Del("If-None-Match")
-	r.Header.Del("If-Modified-Since")
+	deleteRevalidation(r.Header)
+}
+
+// revalidationDroppable reports whether h asks to revalidate something that
+// may be a page.
+func revalidationDroppable(h http.Header) bool {
+	switch h.Get("Sec-Fetch-Dest") {
+	case "image", "style", "script", "font", "audio", "video", "track", "manifest":
+		return false
+	}
+	return isConditional(h)
+}
+
+// deleteRevalidation deletes h's revalidation fields.
+func deleteRevalidation(h http.Header) {
+	h.Del("If-None-Match")
+	h.Del("If-Modified-Since")
 }

@@ -3,6 +3,7 @@ package prefinery
 import (
 	"context"
 	"html/template"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -302,4 +303,51 @@ func TestTwoKitsKeepTheirOwnIdentities(t *testing.T) {
 	sm.Put(ctx, "projectA", "ann@example.com")
 	sm.Put(ctx, "projectB", "REFB42")
 	onlyB.ServeHTTP(httptest.NewRecorder(), req.WithContext(ctx))
+}
+
+// TestLoginPerRequestDropsRevalidation: with Login called per request from
+// the app's auth middleware (inside kit.Middleware), the user is named after
+// the middleware looked: a page's If-None-Match must still go, or the app
+// answers 304 and the browser shows what it kept from before the sign-in.
+// Controls: a signed-out request keeps it (304), and so does an image.
+func TestLoginPerRequestDropsRevalidation(t *testing.T) {
+	t.Parallel()
+	kit := newKit(t, Config{EndpointOnly: true}, func(c *Config) { c.User = nil })
+	auth := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") == "alice" {
+				require.NoError(t, kit.Login(r.Context(), "alice@example.com"))
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", `"v1"`)
+		_, _ = io.WriteString(w, "<p>account</p>")
+	})
+	h := kit.Middleware(auth(page))
+	for _, tt := range []struct {
+		name, user, dest string
+		want             int
+	}{
+		{"signed in by the auth middleware", "alice", "document", http.StatusOK},
+		{"signed out (control)", "", "document", http.StatusNotModified},
+		{"an image keeps its revalidation (control)", "alice", "image", http.StatusNotModified},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/account", nil)
+			r.Header.Set("If-None-Match", `"v1"`)
+			r.Header.Set("Sec-Fetch-Dest", tt.dest)
+			if tt.user != "" {
+				r.Header.Set("Authorization", tt.user)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			assert.Equal(t, tt.want, rec.Code)
+		})
+	}
 }

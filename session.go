@@ -154,6 +154,12 @@ func (k *Kit) setRequestIdentifier(ctx context.Context, identifier string) {
 	}
 	c.set(identifier)
 	if identifier != "" {
+		// The middleware kept a revalidation it found nobody signed in for
+		// (an auth middleware names the user after it): drop it now, in the
+		// header the handlers after it share, so none answers 304.
+		if revalidationDroppable(c.req.Header) {
+			deleteRevalidation(c.req.Header)
+		}
 		return
 	}
 	if !k.cfg.KeepCacheOnLogout {
