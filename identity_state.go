@@ -31,6 +31,7 @@ type identityCell struct {
 	signature  string
 	read       bool   // the identity was handed out
 	replaced   bool   // Login or Logout changed the identifier (and the session's token) here
+	signChange bool   // one of them was a sign-in or sign-out the browser must see
 	nonce      string // the page's CSP nonce, made on first use (without Config.Nonce)
 	bareScript bool   // a kit script was rendered without a nonce, before the page had a CSP
 }
@@ -101,13 +102,22 @@ func (c *identityCell) signedIn() bool {
 }
 
 // set is Login (identifier) or Logout ("") taking effect for the rest of the
-// request.
-func (c *identityCell) set(identifier string) {
+// request; signChange says it is a sign-in or sign-out (not Login naming the
+// same user again, per request).
+func (c *identityCell) set(identifier string, signChange bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.looked, c.identifier, c.err = true, identifier, nil
 	c.signed, c.signature = false, ""
 	c.replaced = true
+	c.signChange = c.signChange || signChange
+}
+
+// signChanged reports whether a sign-in or sign-out happened in this request.
+func (c *identityCell) signChanged() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.signChange
 }
 
 // wasRead reports whether the identity was handed out.

@@ -49,7 +49,7 @@ func (w *guardWriter) writeHeaderOnce(code int) int {
 	if code == http.StatusNotFound && k.origin == "" && k.cfg.WidgetURL != "" && c.req.URL.Path == k.cfg.WidgetURL {
 		k.diag.report(loaderNotFound)
 	}
-	if replaced && c.req.Header.Get("HX-Request") == "true" && k.signChanged(c) {
+	if c.req.Header.Get("HX-Request") == "true" && c.signChanged() {
 		code = reloadForHTMX(h, code)
 	}
 	respond.DedupeVary(h)
@@ -91,17 +91,6 @@ func (w *guardWriter) writeHeaderOnce(code int) int {
 		}
 	}
 	return code
-}
-
-// signChanged reports whether the Login or Logout in c's request is a sign-in
-// or sign-out the browser must see: always with Sessions or Config.User;
-// without them Login names the request's user on every request, so only a
-// Logout is one.
-func (k *Kit) signChanged(c *identityCell) bool {
-	if k.cfg.Sessions != nil || k.cfg.User != nil {
-		return true
-	}
-	return !c.signedIn()
 }
 
 // reloadForHTMX makes htmx load the whole page after a sign-in or sign-out

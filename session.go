@@ -2,6 +2,7 @@ package prefinery
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -146,13 +147,24 @@ func (k *Kit) checkOrder(ctx context.Context, op string) error {
 // setRequestIdentifier makes Login or Logout apply to the rest of the
 // request whose context is ctx (nothing outside the middleware). Logout's
 // response carries Clear-Site-Data: "cache" unless Config.KeepCacheOnLogout
-// (once the header went out, setting it changes nothing).
+// (once the header went out, setting it changes nothing), and without
+// Sessions the kit's user cookie (userCookieName) changes.
 func (k *Kit) setRequestIdentifier(ctx context.Context, identifier string) {
 	c := k.cellOf(ctx)
 	if c == nil {
 		return
 	}
-	c.set(identifier)
+	perRequest := k.cfg.Sessions == nil && k.cfg.User == nil
+	signChange := !perRequest || identifier == ""
+	if identifier != "" && perRequest {
+		// Login names the request's user on every request: a sign-in is a
+		// user the browser's cookie does not name yet.
+		if tag := k.userTag(identifier); cookieValue(c.req, userCookieName) != tag && !c.signChanged() {
+			signChange = true
+			c.header.Add("Set-Cookie", userCookie(c.req, tag))
+		}
+	}
+	c.set(identifier, signChange)
 	if identifier != "" {
 		// The middleware kept a revalidation it found nobody signed in for
 		// (an auth middleware names the user after it): drop it now, in the
@@ -166,24 +178,44 @@ func (k *Kit) setRequestIdentifier(ctx context.Context, identifier string) {
 		c.header.Set("Clear-Site-Data", `"cache"`)
 	}
 	if k.cfg.Sessions == nil {
-		c.header.Add("Set-Cookie", signOutCookie(c.req))
+		c.header.Add("Set-Cookie", userCookie(c.req, "out."+newNonce()))
 	}
 }
 
-// signOutCookieName is the kit's one cookie, set by Logout without
-// Config.Sessions (see signOutCookie).
-const signOutCookieName = "prefinery_signout"
+// userCookieName is the kit's one cookie, used without Config.Sessions: it
+// changes at every sign-out (a fresh random value) and, with Login per
+// request, at every sign-in (a tag of the user: a keyed hash under the
+// secret, no personal data, never the signature). Chromium keeps no-store
+// pages in its back/forward cache and evicts them when an HttpOnly cookie of
+// theirs changes; with scs, the token renewal is that change, but an app that
+// keeps its users itself may clear a cookie the rule does not count (or
+// none), and Clear-Site-Data arrives too late (the page went into the cache
+// before the logout). With Login per request, the tag is how the kit tells a
+// sign-in (which reloads an htmx page) from the same user's next request.
+const userCookieName = "prefinery_user"
 
-// signOutCookie is what Logout without Config.Sessions adds to its response:
-// an HttpOnly cookie with a fresh random value (no personal data). Chromium
-// keeps no-store pages in its back/forward cache, and evicts them when an
-// HttpOnly cookie of theirs changes; with scs, Logout's token renewal is that
-// change, but an app that keeps its users itself may clear a cookie the rule
-// does not count (or none), and Back would show the signed page. Clear-Site-Data
-// arrives too late for that: the page went into the cache before the logout.
-func signOutCookie(r *http.Request) string {
-	c := &http.Cookie{Name: signOutCookieName, Value: newNonce(), Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil}
+// userCookie is the Set-Cookie value of the kit's user cookie: HttpOnly,
+// SameSite=Lax, the whole site, Secure over TLS, for the browser session.
+func userCookie(r *http.Request, value string) string {
+	c := &http.Cookie{Name: userCookieName, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil}
 	return c.String()
+}
+
+// userTag is the user cookie's value for identifier: 32 hex characters of
+// an HMAC under the current secret, domain-separated from the signature.
+func (k *Kit) userTag(identifier string) string {
+	var sum [32]byte
+	k.secret.Load().key.MAC(&sum, nil, "prefinery.user\x00", identifier)
+	return hex.EncodeToString(sum[:16])
+}
+
+// cookieValue is the value of r's cookie name, "" when it has none.
+func cookieValue(r *http.Request, name string) string {
+	c, err := r.Cookie(name)
+	if err != nil {
+		return ""
+	}
+	return c.Value
 }
 
 // SessionErrorFunc is an scs ErrorFunc (assign it to SessionManager.ErrorFunc)
