@@ -156,16 +156,28 @@ type instance struct {
 // listens.
 func spawn(t testing.TB, s *server, mode, redisAddr, addr, kill string) *instance {
 	t.Helper()
+	inst, err := startInstance(s, mode, redisAddr, addr, kill)
+	require.NoError(t, err)
+	return inst
+}
+
+func startInstance(s *server, mode, redisAddr, addr, kill string) (*instance, error) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+mode, dialectEnv+"="+s.name, dsnEnv+"="+s.dsn, addrEnv+"="+addr, killEnv+"="+kill, redisEnv+"="+redisAddr)
 	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return &instance{addr: addr, cmd: cmd}
+			return &instance{addr: addr, cmd: cmd}, nil
 		}
-		require.True(t, time.Now().Before(deadline), "the instance did not start")
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return nil, fmt.Errorf("the instance on %s did not start", addr)
+		}
 	}
 }
 
@@ -418,7 +430,17 @@ func load(t *testing.T, s *server, mode, redisAddr string) loadResult {
 					return
 				}
 				kills.Add(1)
-				running[i].Store(spawn(t, s, mode, redisAddr, addr, "random="+strconv.FormatFloat(killProbability, 'f', -1, 64)))
+				next, err := startInstance(s, mode, redisAddr, addr, "random="+strconv.FormatFloat(killProbability, 'f', -1, 64))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				running[i].Store(next)
+				if stopping.Load() { // the test ended while it started
+					_ = next.cmd.Process.Kill()
+					_ = next.cmd.Wait()
+					return
+				}
 			}
 		})
 	}

@@ -49,20 +49,24 @@ var dialects = map[Dialect]*dialect{
 	ON prefinery_webhook_deliveries (processed_at)`,
 		},
 		claim: func(ctx context.Context, tx *sql.Tx, key string) (webhook.Status, error) {
-			var held, inserted bool
-			err := tx.QueryRowContext(ctx, `WITH claim AS (SELECT pg_try_advisory_xact_lock($1::int4, $2::int4) AS held),
-mark AS (INSERT INTO prefinery_webhook_deliveries (delivery_key, processed_at)
-	SELECT $3, now() FROM claim WHERE held ON CONFLICT (delivery_key) DO NOTHING RETURNING 1)
-SELECT held, EXISTS (SELECT 1 FROM mark) FROM claim`, advisoryClass, lockID(key), key).Scan(&held, &inserted)
+			n, err := affected(tx.ExecContext(ctx, `INSERT INTO prefinery_webhook_deliveries (delivery_key, processed_at)
+	SELECT $3, now() WHERE pg_try_advisory_xact_lock($1::int4, $2::int4) ON CONFLICT (delivery_key) DO NOTHING`, advisoryClass, lockID(key), key))
 			switch {
 			case err != nil:
 				return 0, err
-			case !held:
-				return webhook.InProgress, nil
-			case !inserted:
+			case n == 1:
+				return webhook.Unseen, nil
+			}
+			// A copy holds the lock, or the mark is there: which one is rare
+			// enough (copies only) to ask in a second statement.
+			var processed bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM prefinery_webhook_deliveries WHERE delivery_key = $1)`, key).Scan(&processed); err != nil {
+				return 0, err
+			}
+			if processed {
 				return webhook.Processed, nil
 			}
-			return webhook.Unseen, nil
+			return webhook.InProgress, nil
 		},
 		cleanup: func(ctx context.Context, db *sql.DB, olderThan, limit int64) (int64, error) {
 			return affected(db.ExecContext(ctx, `DELETE FROM prefinery_webhook_deliveries WHERE delivery_key IN (

@@ -84,7 +84,7 @@ func (s *server) store(t testing.TB) (*Store, *sql.DB) {
 // dialectServers start each dialect's server.
 var dialectServers = []struct {
 	name  string
-	start func(*testing.T) *server
+	start func(testing.TB) *server
 }{{"postgres", startPostgres}, {"mariadb", startMariaDB}, {"sqlite", startSQLite}}
 
 // eachDialect runs f as a subtest per dialect, on a server of its own.
@@ -150,7 +150,7 @@ func stopServers() {
 
 // database starts (once) the named server and returns it with a DSN to a
 // new, empty database of its own.
-func database(t *testing.T, name string, launch func() *launched, newDSN func(srv *server, db string) (string, error)) *server {
+func database(t testing.TB, name string, launch func() *launched, newDSN func(srv *server, db string) (string, error)) *server {
 	t.Helper()
 	shared.Lock()
 	if shared.servers == nil {
@@ -177,7 +177,7 @@ func database(t *testing.T, name string, launch func() *launched, newDSN func(sr
 	return &srv
 }
 
-func startPostgres(t *testing.T) *server {
+func startPostgres(t testing.TB) *server {
 	return database(t, "postgres", launchPostgres, func(srv *server, name string) (string, error) {
 		db, err := sql.Open("pgx", srv.dsn)
 		if err != nil {
@@ -229,7 +229,7 @@ func launchPostgres() *launched {
 	return &launched{srv: s}
 }
 
-func startMariaDB(t *testing.T) *server {
+func startMariaDB(t testing.TB) *server {
 	return database(t, "mariadb", launchMariaDB, func(srv *server, name string) (string, error) {
 		db, err := sql.Open("mysql", srv.dsn)
 		if err != nil {
@@ -303,7 +303,7 @@ func launchMariaDB() *launched {
 	return &launched{srv: s}
 }
 
-func startSQLite(t *testing.T) *server {
+func startSQLite(t testing.TB) *server {
 	path := filepath.Join(t.TempDir(), "app.db")
 	return &server{dialect: SQLite, name: "sqlite", driver: "sqlite",
 		dsn:    "file:" + path + "?_pragma=busy_timeout(1000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)",
