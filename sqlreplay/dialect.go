@@ -45,8 +45,10 @@ var dialects = map[Dialect]*dialect{
 	delivery_key text PRIMARY KEY,
 	processed_at timestamptz NOT NULL
 )`,
+			// BRIN: marks arrive in time order, and a block-range summary costs
+			// an insert next to nothing (a B-tree here cost 15 % of the throughput).
 			`CREATE INDEX IF NOT EXISTS prefinery_webhook_deliveries_processed_at
-	ON prefinery_webhook_deliveries (processed_at)`,
+	ON prefinery_webhook_deliveries USING brin (processed_at)`,
 		},
 		claim: func(ctx context.Context, tx *sql.Tx, key string) (webhook.Status, error) {
 			n, err := affected(tx.ExecContext(ctx, `INSERT INTO prefinery_webhook_deliveries (delivery_key, processed_at)

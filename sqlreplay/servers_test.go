@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -94,13 +95,22 @@ func eachDialect(t *testing.T, f func(t *testing.T, s *server)) {
 	}
 }
 
-// asUser runs a command as the postgres user when this process is root
-// (PostgreSQL refuses to run as root; CI runs as root).
-func asUser(name string, args ...string) *exec.Cmd {
+// asUser is a command run as the postgres user when this process is root
+// (PostgreSQL refuses to run as root; CI runs as root), killed if this
+// process dies first (a test binary that panics leaves no server behind).
+func asUser(name string, args ...string) (*exec.Cmd, error) {
+	cmd := exec.Command(name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if os.Geteuid() == 0 {
-		return exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...)
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return nil, err
+		}
+		uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+		gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
-	return exec.Command(name, args...)
+	return cmd, nil
 }
 
 // postgresBin finds PostgreSQL's server binaries (Debian keeps them out of
@@ -207,21 +217,40 @@ func launchPostgres() *launched {
 		}
 	}
 	data, port := filepath.Join(dir, "data"), freePort()
-	if out, err := asUser(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
+	initdb, err := asUser(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+	if err != nil {
+		return &launched{err: err}
+	}
+	if out, err := initdb.CombinedOutput(); err != nil {
 		return &launched{err: fmt.Errorf("initdb: %v: %s", err, out)}
 	}
 	s := &server{dialect: Postgres, name: "postgres", driver: "pgx",
 		dsn: "postgres://postgres@127.0.0.1:" + port + "/postgres?sslmode=disable"}
-	pgctl := filepath.Join(bin, "pg_ctl")
+	var cmd *exec.Cmd
 	s.launch = func() error {
-		out, err := asUser(pgctl, "-D", data, "-w", "-t", "30", "-l", filepath.Join(dir, "log"), "start",
-			"-o", "-p "+port+" -k "+dir+" -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 -c shared_buffers=32MB").CombinedOutput()
+		cmd, err = asUser(filepath.Join(bin, "postgres"), "-D", data, "-p", port, "-k", dir, "-c", "listen_addresses=127.0.0.1",
+			"-c", "fsync=off", "-c", "max_connections=200", "-c", "shared_buffers=32MB")
 		if err != nil {
-			return fmt.Errorf("pg_ctl start: %v: %s", err, out)
+			return err
 		}
-		return nil
+		log, err := os.OpenFile(filepath.Join(dir, "log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		defer log.Close()
+		cmd.Stdout, cmd.Stderr = log, log
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		return waitReady("pgx", s.dsn, filepath.Join(dir, "log"))
 	}
-	s.stop = func() { _ = asUser(pgctl, "-D", data, "-m", "immediate", "stop").Run() }
+	s.stop = func() { // an immediate shutdown: no checkpoint, recovery at the next start
+		if cmd != nil && cmd.Process != nil {
+			_ = cmd.Process.Signal(syscall.SIGQUIT)
+			_ = cmd.Wait()
+			cmd = nil
+		}
+	}
 	s.cleanup = func() { os.RemoveAll(dir) }
 	if err := s.launch(); err != nil {
 		return &launched{err: err}
@@ -268,26 +297,11 @@ func launchMariaDB() *launched {
 		cmd = exec.Command(mariadbd, append([]string{"--no-defaults", "--datadir=" + data, "--port=" + port, "--bind-address=127.0.0.1",
 			"--socket=" + sock, "--skip-grant-tables", "--innodb-buffer-pool-size=64M", "--innodb-flush-log-at-trx-commit=2",
 			"--skip-log-bin", "--max-connections=300", "--log-error=" + filepath.Join(dir, "log")}, userFlag...)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := cmd.Start(); err != nil {
 			return err
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			db, err := sql.Open("mysql", s.dsn)
-			if err != nil {
-				return err
-			}
-			err = db.Ping()
-			db.Close()
-			if err == nil {
-				return nil
-			}
-			if time.Now().After(deadline) {
-				log, _ := os.ReadFile(filepath.Join(dir, "log"))
-				return fmt.Errorf("mariadbd did not start: %v\n%s", err, log)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		return waitReady("mysql", s.dsn, filepath.Join(dir, "log"))
 	}
 	s.stop = func() {
 		if cmd != nil && cmd.Process != nil {
@@ -301,6 +315,27 @@ func launchMariaDB() *launched {
 		return &launched{err: err}
 	}
 	return &launched{srv: s}
+}
+
+// waitReady waits until the server at dsn answers, up to 30 s.
+func waitReady(driver, dsn, logFile string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		db, err := sql.Open(driver, dsn)
+		if err != nil {
+			return err
+		}
+		err = db.Ping()
+		db.Close()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(logFile)
+			return fmt.Errorf("the server did not start: %v\n%s", err, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func startSQLite(t testing.TB) *server {
