@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -85,8 +86,9 @@ func handWritten(db *sql.DB) http.Handler {
 // BenchmarkDelivery: new deliveries per second over PostgreSQL through the
 // kit with this store (impl=kit), beside the hand-written handler doing the
 // same work (impl=hand: verify; the mark and the app's write in one
-// transaction), 8 at a time, over loopback HTTP. Run the two interleaved and
-// compare with benchstat (BENCHMARKS.md).
+// transaction), 8 at a time, over loopback HTTP, on one server.
+// SQLREPLAY_BENCH_ROUNDS interleaves that many rounds (kit then hand, hand
+// then kit, …) for benchstat -col /impl -ignore /round (bench.sh).
 func BenchmarkDelivery(b *testing.B) {
 	s := startPostgres(b)
 	db := s.open(b)
@@ -106,40 +108,45 @@ func BenchmarkDelivery(b *testing.B) {
 		}})
 	require.NoError(b, err)
 	var n atomic.Int64
-	for _, impl := range []struct {
+	rounds, _ := strconv.Atoi(os.Getenv("SQLREPLAY_BENCH_ROUNDS"))
+	impls := []struct {
 		name string
 		h    http.Handler
-	}{{"kit", kit}, {"hand", handWritten(db)}} {
-		b.Run("impl="+impl.name, func(b *testing.B) {
-			srv := httptest.NewServer(impl.h)
-			defer srv.Close()
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-			b.ReportAllocs()
-			b.SetParallelism(4) // 8 senders on 2 cores
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					body := `{"event":"tester_created","n":` + strconv.FormatInt(n.Add(1), 10) + `}`
-					header, err := webhook.Sign(secret, time.Now(), []byte(body))
-					if err != nil {
-						b.Error(err)
-						return
+	}{{"kit", kit}, {"hand", handWritten(db)}}
+	for round := range max(rounds, 1) {
+		for i := range impls {
+			impl := impls[(i+round)%2] // kit first, then hand first, …
+			b.Run("round="+strconv.Itoa(round)+"/impl="+impl.name, func(b *testing.B) {
+				srv := httptest.NewServer(impl.h)
+				defer srv.Close()
+				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+				b.ReportAllocs()
+				b.SetParallelism(4) // 8 senders on 2 cores
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						body := `{"event":"tester_created","n":` + strconv.FormatInt(n.Add(1), 10) + `}`
+						header, err := webhook.Sign(secret, time.Now(), []byte(body))
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+						req.Header.Set(webhook.Header, header)
+						res, err := client.Do(req)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						_, _ = io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+						if res.StatusCode != http.StatusOK {
+							b.Errorf("status %d", res.StatusCode)
+							return
+						}
 					}
-					req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
-					req.Header.Set(webhook.Header, header)
-					res, err := client.Do(req)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					if res.StatusCode != http.StatusOK {
-						b.Errorf("status %d", res.StatusCode)
-						return
-					}
-				}
+				})
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
 			})
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
-		})
+		}
 	}
 }

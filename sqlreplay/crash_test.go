@@ -60,12 +60,7 @@ func (s shortLease) Begin(ctx context.Context, key string, _ time.Duration) (web
 // the database with Redis), and it kills itself where SQLREPLAY_KILL says.
 func runChild() {
 	fail := func(err error) { fmt.Fprintln(os.Stderr, "child:", err); os.Exit(2) }
-	var d Dialect
-	for _, ds := range dialectServers {
-		if ds.name == os.Getenv(dialectEnv) {
-			d = map[string]Dialect{"postgres": Postgres, "mariadb": MariaDB, "sqlite": SQLite}[ds.name]
-		}
-	}
+	d := map[string]Dialect{"postgres": Postgres, "mariadb": MariaDB, "sqlite": SQLite}[os.Getenv(dialectEnv)]
 	srv := &server{dialect: d}
 	db, err := sql.Open(map[Dialect]string{Postgres: "pgx", MariaDB: "mysql", SQLite: "sqlite"}[d], os.Getenv(dsnEnv))
 	if err != nil {
