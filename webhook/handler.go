@@ -288,6 +288,8 @@ func (h *handler) processAtomically(ctx context.Context, w http.ResponseWriter, 
 			respond.JSON(w, r, http.StatusOK, []byte(`{"status":"already received"}`+"\n"))
 		case res.err == nil && res.status == InProgress:
 			respond.Error(w, r, http.StatusTooManyRequests, "being processed; try again later")
+		case res.err != nil && !errors.Is(res.err, ErrUnsubscribe):
+			h.retry(w, r, "the webhook handler or its transaction (claim, commit) failed", res.err)
 		default:
 			h.answer(w, r, res.err)
 		}
