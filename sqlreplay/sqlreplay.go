@@ -83,8 +83,8 @@ func Tx(ctx context.Context) *sql.Tx {
 
 // Process claims key in a transaction bound to ctx, runs handle with the
 // transaction in its context ([Tx]), and commits the processed mark with
-// handle's writes if it returned nil; on an error, a panic turned error, or
-// ctx done, everything rolls back. A copy in another transaction is reported
+// handle's writes if it returned nil; on an error, a panic (which Process
+// passes on) or ctx done, everything rolls back. A copy in another transaction is reported
 // InProgress at once, a processed delivery Processed.
 func (s *Store) Process(ctx context.Context, key string, handle func(context.Context) error) (webhook.Status, error) {
 	tx, status, err := s.claim(ctx, key)
