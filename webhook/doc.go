@@ -1,7 +1,9 @@
 // Package webhook receives Prefinery's webhook deliveries: it verifies their
 // signatures ([Verify]), answers them the way Prefinery's retry policy
 // expects ([NewHandler]), and processes each delivery once ([ReplayStore];
-// github.com/prefinerykit/prefinery/redisreplay shares one across instances).
+// github.com/prefinerykit/prefinery/redisreplay shares one across instances,
+// and github.com/prefinerykit/prefinery/sqlreplay, an [AtomicStore], commits
+// what Handle writes in the app's database with the delivery's mark).
 //
 // Prefinery signs each delivery: X-Prefinery-Signature: t=<unix
 // seconds>,v1=<hex>, where v1 is the lowercase hex HMAC-SHA256 of the

@@ -73,7 +73,10 @@ type Config struct {
 
 	// Replays remembers the deliveries being processed and processed.
 	// Default is an in-memory store (one instance); several instances share
-	// one, such as redisreplay's.
+	// one, such as redisreplay's. An [AtomicStore], such as sqlreplay's,
+	// runs Handle inside the transaction that claims and marks the delivery:
+	// what Handle writes through it commits exactly once, and a Handle past
+	// Budget has its transaction rolled back.
 	Replays ReplayStore
 
 	// Logger receives why deliveries were refused or failed, never a body
@@ -194,6 +197,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // process runs a verified delivery through the replay store and Handle.
 func (h *handler) process(ctx context.Context, w http.ResponseWriter, r *http.Request, v verified, body []byte) {
 	key, lease := deliveryKey(v.timestamp, body), h.cfg.Budget+leaseGrace
+	if store, ok := h.cfg.Replays.(AtomicStore); ok {
+		h.processAtomically(ctx, w, r, store, key, Delivery{Body: body, SentAt: v.sentAt})
+		return
+	}
 	status, err := bounded(ctx, func(ctx context.Context) (Status, error) {
 		return h.cfg.Replays.Begin(ctx, key, lease)
 	})
@@ -217,15 +224,7 @@ func (h *handler) process(ctx context.Context, w http.ResponseWriter, r *http.Re
 	defer budget.Stop()
 	select {
 	case err := <-done:
-		switch {
-		case err == nil:
-			respond.JSON(w, r, http.StatusOK, []byte(`{"status":"received"}`+"\n"))
-		case errors.Is(err, ErrUnsubscribe):
-			h.cfg.Logger.Warn("prefinery: the webhook handler asked Prefinery to remove this endpoint; answering 410")
-			respond.Error(w, r, http.StatusGone, "unsubscribed")
-		default:
-			h.retry(w, r, "the webhook handler failed", err)
-		}
+		h.answer(w, r, err)
 	case <-budget.C:
 		h.retry(w, r, "the webhook handler ran past its budget; it keeps the delivery claimed until it returns", fmt.Errorf("over %s", h.cfg.Budget))
 	case <-ctx.Done():
@@ -241,14 +240,7 @@ func (h *handler) process(ctx context.Context, w http.ResponseWriter, r *http.Re
 func (h *handler) handle(ctx context.Context, key string, ttl, lease time.Duration, d Delivery) (err error) {
 	hctx, cancel := context.WithTimeout(ctx, h.cfg.Budget)
 	defer cancel()
-	func() {
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("webhook handler panicked: %v", p)
-			}
-		}()
-		err = h.cfg.Handle(hctx, d)
-	}()
+	err = h.call(hctx, d)
 	rctx, cancelRecord := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancelRecord()
 	if err == nil {
@@ -261,6 +253,65 @@ func (h *handler) handle(ctx context.Context, key string, ttl, lease time.Durati
 		h.cfg.Logger.Error("prefinery: the replay store did not release a failed delivery; it becomes retryable when its claim lapses", slog.Any("error", rerr), slog.Duration("lease", lease))
 	}
 	return err
+}
+
+// processAtomically runs a verified delivery through an AtomicStore: the
+// claim, Handle and the processed mark in one transaction, given Budget and
+// rolled back when it runs past it.
+func (h *handler) processAtomically(ctx context.Context, w http.ResponseWriter, r *http.Request, store AtomicStore, key string, d Delivery) {
+	type result struct {
+		status Status
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		tctx, cancel := context.WithTimeout(ctx, h.cfg.Budget)
+		defer cancel()
+		status, err := store.Process(tctx, key, func(ctx context.Context) error { return h.call(ctx, d) })
+		done <- result{status, err}
+	}()
+	budget := time.NewTimer(h.cfg.Budget)
+	defer budget.Stop()
+	select {
+	case res := <-done:
+		switch {
+		case res.err == nil && res.status == Processed:
+			respond.JSON(w, r, http.StatusOK, []byte(`{"status":"already received"}`+"\n"))
+		case res.err == nil && res.status == InProgress:
+			respond.Error(w, r, http.StatusTooManyRequests, "being processed; try again later")
+		case res.err != nil && !errors.Is(res.err, ErrUnsubscribe):
+			h.retry(w, r, "the webhook handler or its transaction (claim, commit) failed", res.err)
+		default:
+			h.answer(w, r, res.err)
+		}
+	case <-budget.C:
+		h.retry(w, r, "the webhook handler ran past its budget; its transaction is rolled back", fmt.Errorf("over %s", h.cfg.Budget))
+	case <-ctx.Done():
+		h.retry(w, r, "no answer within 14 s", ctx.Err())
+	}
+}
+
+// call runs Handle, a panic turned into an error.
+func (h *handler) call(ctx context.Context, d Delivery) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("webhook handler panicked: %v", p)
+		}
+	}()
+	return h.cfg.Handle(ctx, d)
+}
+
+// answer answers a delivery Handle processed, with Handle's error.
+func (h *handler) answer(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case err == nil:
+		respond.JSON(w, r, http.StatusOK, []byte(`{"status":"received"}`+"\n"))
+	case errors.Is(err, ErrUnsubscribe):
+		h.cfg.Logger.Warn("prefinery: the webhook handler asked Prefinery to remove this endpoint; answering 410")
+		respond.Error(w, r, http.StatusGone, "unsubscribed")
+	default:
+		h.retry(w, r, "the webhook handler failed", err)
+	}
 }
 
 // deliveryKey identifies a delivery by its signed timestamp and body.

@@ -38,6 +38,23 @@ type ReplayStore interface {
 	Release(ctx context.Context, key string) error
 }
 
+// AtomicStore is a ReplayStore that processes a delivery in one transaction
+// of the app's own database: the claim, Handle's writes and the processed
+// mark commit together or not at all, so a crash at any point neither loses
+// nor doubles an effect written through that transaction. The handler calls
+// Process instead of Begin, Finish and Release;
+// github.com/prefinerykit/prefinery/sqlreplay is one.
+type AtomicStore interface {
+	ReplayStore
+	// Process claims key in a new transaction. If a copy holds it, or it
+	// was processed, Process reports InProgress or Processed without calling
+	// handle. Otherwise it calls handle with a context that carries the
+	// transaction, commits if handle returned nil, rolls back if not, and
+	// reports Unseen with handle's or the commit's error. The transaction is
+	// rolled back when ctx is done (Budget), whatever handle does.
+	Process(ctx context.Context, key string, handle func(context.Context) error) (Status, error)
+}
+
 // memoryReplays is the in-memory ReplayStore: keys with their state and
 // expiry, expired ones dropped as new ones arrive.
 type memoryReplays struct {

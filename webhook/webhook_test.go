@@ -601,3 +601,84 @@ func TestVerifyTolerance(t *testing.T) {
 	assert.ErrorIs(t, Verify(old, body, now, 0, webhookSecret), ErrInvalid)
 	assert.ErrorIs(t, Verify(header, body, now, -time.Second, webhookSecret), ErrInvalid)
 }
+
+// atomicStore is an AtomicStore in memory: handle's "transaction" commits
+// only if it returned nil before its context was done.
+type atomicStore struct {
+	ReplayStore
+	mu                    sync.Mutex
+	processed, inProgress map[string]bool
+}
+
+func (s *atomicStore) Process(ctx context.Context, key string, handle func(context.Context) error) (Status, error) {
+	s.mu.Lock()
+	switch {
+	case s.processed[key]:
+		s.mu.Unlock()
+		return Processed, nil
+	case s.inProgress[key]:
+		s.mu.Unlock()
+		return InProgress, nil
+	}
+	s.inProgress[key] = true
+	s.mu.Unlock()
+	err := handle(ctx)
+	if err == nil {
+		err = ctx.Err() // rolled back when the budget ran out
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.inProgress, key)
+	s.processed[key] = err == nil
+	return Unseen, err
+}
+
+// TestAtomicStore: with an AtomicStore the handler answers as with any
+// store (received, already received, being processed, retried, 410), and a
+// Handle past Budget is answered 429 with its transaction not committed.
+func TestAtomicStore(t *testing.T) {
+	const ts = 1700000000
+	store := &atomicStore{processed: map[string]bool{}, inProgress: map[string]bool{}}
+	release := make(chan struct{})
+	srv, _ := webhookServer(t, Config{Replays: store, Budget: 200 * time.Millisecond, Handle: func(ctx context.Context, d Delivery) error {
+		switch string(d.Body) {
+		case `"fails"`:
+			return errors.New("db down")
+		case `"panics"`:
+			panic("boom")
+		case `"gone"`:
+			return ErrUnsubscribe
+		case `"slow"`:
+			<-release
+		case `"overruns"`:
+			time.Sleep(300 * time.Millisecond)
+		}
+		return nil
+	}}, time.Unix(ts, 0))
+	status, body := deliver(t, srv.URL, ts, `"ok"`, "")
+	assert.Equal(t, []any{http.StatusOK, `{"status":"received"}`}, []any{status, strings.TrimSpace(body)})
+	status, body = deliver(t, srv.URL, ts, `"ok"`, "")
+	assert.Equal(t, []any{http.StatusOK, `{"status":"already received"}`}, []any{status, strings.TrimSpace(body)})
+	for _, b := range []string{`"fails"`, `"panics"`, `"overruns"`} {
+		status, _ = deliver(t, srv.URL, ts, b, "")
+		assert.Equal(t, http.StatusTooManyRequests, status, b)
+	}
+	time.Sleep(150 * time.Millisecond)
+	store.mu.Lock()
+	assert.False(t, store.processed[deliveryKey("1700000000", []byte(`"overruns"`))], "past Budget: not committed")
+	store.mu.Unlock()
+	status, _ = deliver(t, srv.URL, ts, `"gone"`, "")
+	assert.Equal(t, http.StatusGone, status)
+
+	first := make(chan int)
+	go func() { s, _ := deliver(t, srv.URL, ts, `"slow"`, ""); first <- s }()
+	require.Eventually(t, func() bool {
+		store.mu.Lock()
+		defer store.mu.Unlock()
+		return len(store.inProgress) == 1
+	}, time.Second, 5*time.Millisecond)
+	status, body = deliver(t, srv.URL, ts, `"slow"`, "")
+	assert.Equal(t, []any{http.StatusTooManyRequests, `{"error":"being processed; try again later"}`}, []any{status, strings.TrimSpace(body)})
+	close(release)
+	assert.Equal(t, http.StatusOK, <-first)
+}
