@@ -20,12 +20,14 @@ go test -c -o "$bin/kit.test" .
 : >"$out/kit.txt"
 : >"$out/peers.txt"
 : >"$out/loopback.txt"
+: >"$out/page.txt"
 for _ in $(seq "$count"); do
   "$bin/kit.test" -test.run '^$' -test.bench . -test.benchmem >>"$out/kit.txt"
   (cd bench && "$bin/bench.test" -test.run '^$' -test.bench 'PeersAlone|Peers$' -test.benchmem) >>"$out/peers.txt"
   (cd bench && "$bin/bench.test" -test.run '^$' -test.bench 'Loopback|AppInProcess' -test.benchmem -test.benchtime 20000x) >>"$out/loopback.txt"
+  (cd bench && "$bin/bench.test" -test.run '^$' -test.bench 'Page' -test.benchmem -test.benchtime 4000x) >>"$out/page.txt"
 done
-for f in kit peers loopback; do
+for f in kit peers loopback page; do
   echo "## $f"
   "$benchstat" "$out/$f.txt"
 done
