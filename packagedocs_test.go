@@ -38,6 +38,7 @@ func TestPackageDocsHoldNoCode(t *testing.T) {
 			"clean/clean.go":   "// Package clean shows its use in [Example].\npackage clean\n",
 			"code/code.go":     "// Package code shows its use:\n//\n//\tx := code.New()\n//\t_ = x\npackage code\n",
 			"spaces/doc.go":    "// Package spaces indents with spaces:\n//\n//     spaces.Do()\npackage spaces\n",
+			"sql/sql.go":       "// Package sql keeps its schema:\n//\n//\tCREATE TABLE t (k text PRIMARY KEY);\npackage sql\n",
 			"cmd/tool/main.go": "// Tool is run as:\n//\n//\ttool -flag\npackage main\n",
 			"examples/x/x.go":  "// Package x is an example app:\n//\n//\tx.Run()\npackage x\n",
 		} {
@@ -52,7 +53,7 @@ func TestPackageDocsHoldNoCode(t *testing.T) {
 		}
 		want := []string{filepath.Join(dir, "code/code.go"), filepath.Join(dir, "spaces/doc.go")}
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
-			t.Errorf("flagged %q, want %q (a package main and examples/ are not libraries)", got, want)
+			t.Errorf("flagged %q, want %q (a package main and examples/ are not libraries; SQL is not Go)", got, want)
 		}
 	})
 	t.Run("repository", func(t *testing.T) {
@@ -108,12 +109,16 @@ func packageDocsWithCode(root string) ([]string, error) {
 }
 
 // holdsCode reports whether blocks, as go/doc parses a comment, include a
-// code block (an indented span, which `go doc` prints as code).
+// code block (an indented span, which `go doc` prints as code) that is Go:
+// Go belongs in Example functions, which the compiler checks. A block that
+// is not Go (a table, a schema in SQL) is text the package states.
 func holdsCode(blocks []comment.Block) bool {
 	for _, b := range blocks {
 		switch b := b.(type) {
 		case *comment.Code:
-			return true
+			if isGo(b.Text) {
+				return true
+			}
 		case *comment.List:
 			for _, item := range b.Items {
 				if holdsCode(item.Content) {
@@ -123,4 +128,14 @@ func holdsCode(blocks []comment.Block) bool {
 		}
 	}
 	return false
+}
+
+// isGo reports whether text parses as Go statements or declarations.
+func isGo(text string) bool {
+	fset := token.NewFileSet()
+	if _, err := parser.ParseFile(fset, "", "package p\nfunc _() {\n"+text+"\n}\n", 0); err == nil {
+		return true
+	}
+	_, err := parser.ParseFile(fset, "", "package p\n"+text, 0)
+	return err == nil
 }

@@ -4,17 +4,8 @@
 // any point rolls all three back, so Prefinery's retry processes the delivery
 // once, and a copy finds the mark.
 //
-//	replays, err := sqlreplay.New(db, sqlreplay.Postgres) // db: the app's *sql.DB
-//	if err != nil {
-//		log.Fatal(err)
-//	}
-//	webhooks, err := webhook.NewHandler(webhook.Config{
-//		Replays: replays,
-//		Handle: func(ctx context.Context, d webhook.Delivery) error {
-//			_, err := sqlreplay.Tx(ctx).ExecContext(ctx, "UPDATE accounts SET points = points + 10 WHERE email = $1", emailIn(d.Body))
-//			return err // nil commits the write with the mark; an error rolls both back (429: Prefinery retries)
-//		},
-//	})
+// The package [Example] shows the store beside the webhook handler, with
+// Handle writing through [Tx], as code the compiler checks.
 //
 // # What each store guarantees
 //
