@@ -71,6 +71,9 @@ func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
 // Config.User, outside kit.Middleware), or the session store's error; on
 // error nothing changes.
 func (k *Kit) Login(ctx context.Context, identifier string) error {
+	if k == nil {
+		return nilKitError("Login")
+	}
 	if problem := identifierProblem(identifier, k.cfg.MaxIdentifierLength); problem != "" {
 		return identifierError(problem)
 	}
@@ -101,6 +104,9 @@ func (k *Kit) Login(ctx context.Context, identifier string) error {
 // Prefinery has no de-authentication call: pages rendered after Logout simply
 // stop emitting authenticateUser.
 func (k *Kit) Logout(ctx context.Context) error {
+	if k == nil {
+		return nilKitError("Logout")
+	}
 	if k.cfg.Sessions == nil {
 		return k.setOwnUser(ctx, "Logout", "")
 	}
@@ -225,7 +231,11 @@ func cookieValue(r *http.Request, name string) string {
 // is logged as the store reported it; the kit adds no identifier, secret or
 // URL path (paths can carry personal data).
 func (k *Kit) SessionErrorFunc(w http.ResponseWriter, r *http.Request, err error) {
-	k.cfg.Logger.Error("prefinery: session store failed; answering 500",
+	logger := slog.Default()
+	if k != nil {
+		logger = k.cfg.Logger
+	}
+	logger.Error("prefinery: session store failed; answering 500",
 		slog.String("method", r.Method), slog.Any("error", err))
 	respond.Error(w, r, http.StatusInternalServerError, "internal server error")
 }
