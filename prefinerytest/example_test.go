@@ -16,9 +16,9 @@ import (
 // An app's test renders a page for a signed-in user and asks whom the page
 // signs; SignedInAs checks the signature on the way. The body is what the
 // app's func TestHomePage(t *testing.T) holds. An example has no test's t to
-// give it, so this one is compiled, not run; TestSignedIn in this package
+// give it, so this one is compiled, not run; TestSignedInAs in this package
 // runs the same steps.
-func ExampleSignedIn() {
+func ExampleSignedInAs() {
 	var t *testing.T // the test's own t
 	sessions := scs.New()
 	kit := prefinerytest.New(t, prefinery.Config{Sessions: sessions})

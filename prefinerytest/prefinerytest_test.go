@@ -41,10 +41,10 @@ func fails(f func(t testing.TB)) (failed bool) {
 	return false
 }
 
-// TestSignedIn: a page rendered by a test kit signs its user, one signed
+// TestSignedInAs: a page rendered by a test kit signs its user, one signed
 // out signs nobody, and a page whose signature is not the test secret's
 // fails the test.
-func TestSignedIn(t *testing.T) {
+func TestSignedInAs(t *testing.T) {
 	sessions := scs.New()
 	kit := prefinerytest.New(t, prefinery.Config{Sessions: sessions})
 	page := template.Must(template.New("p").Funcs(kit.FuncMap()).Parse(
@@ -70,6 +70,10 @@ func TestSignedIn(t *testing.T) {
 	signed := render()
 	if got := prefinerytest.SignedInAs(t, signed); got != "ada@example.com" {
 		t.Errorf("the page signs %q", got)
+	}
+	//lint:ignore SA1019 the deprecated name is what this line tests
+	if got := prefinerytest.SignedIn(t, signed); got != "ada@example.com" {
+		t.Errorf("SignedIn, the old name: the page signs %q", got)
 	}
 	calls := prefinerytest.Calls(t, signed)
 	var names []string
