@@ -42,7 +42,8 @@ func TestNilKitReturnsErrors(t *testing.T) {
 func TestNilKitSignsNobody(t *testing.T) {
 	t.Parallel()
 	var kit *Kit
-	ctx := context.WithValue(context.Background(), struct{}{}, "app")
+	type appKey struct{}
+	ctx := context.WithValue(context.Background(), appKey{}, "app")
 	tests := []struct {
 		name string
 		call func(t *testing.T)

@@ -71,7 +71,6 @@ func TestSignedInAs(t *testing.T) {
 	if got := prefinerytest.SignedInAs(t, signed); got != "ada@example.com" {
 		t.Errorf("the page signs %q", got)
 	}
-	//lint:ignore SA1019 the deprecated name is what this line tests
 	if got := prefinerytest.SignedIn(t, signed); got != "ada@example.com" {
 		t.Errorf("SignedIn, the old name: the page signs %q", got)
 	}
