@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/prefinerykit/prefinery/internal/logonce"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -120,4 +122,26 @@ func TestNilKitFailsClosed(t *testing.T) {
 			assert.NotContains(t, out.String(), "<script")
 		})
 	}
+}
+
+// TestNilKitLogsOnce: a nil Kit has no Config.Logger, so it reports itself
+// through slog.Default, once per method however often it is called. Not
+// parallel: it swaps the default logger, and runs before the parallel tests
+// (which call the nil Kit too) resume.
+func TestNilKitLogsOnce(t *testing.T) {
+	logger, logs := testLogger()
+	previous := slog.Default()
+	slog.SetDefault(logger)
+	t.Cleanup(func() { slog.SetDefault(previous) })
+	nilKitLogged = logonce.Set[string]{} // as in a fresh process (go test -count=2)
+	var kit *Kit
+	for range 3 {
+		_ = kit.Logout(context.Background())
+		kit.IdentityHandler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/prefinery/identity", nil))
+	}
+	out := logs.String()
+	assert.Equal(t, 2, strings.Count(out, "a nil *prefinery.Kit: use the Kit New returned"), out)
+	assert.Equal(t, 1, strings.Count(out, `"method":"Kit.Logout"`), out)
+	assert.Equal(t, 1, strings.Count(out, `"method":"Kit.IdentityHandler"`), out)
+	assert.Contains(t, out, `"level":"ERROR"`)
 }
