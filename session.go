@@ -62,7 +62,9 @@ func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
 //
 //   - Neither Config.Sessions nor Config.User: the app names each request's
 //     user by calling Login from its auth middleware, on every request,
-//     inside kit.Middleware. Login stores nothing and touches no cookie.
+//     inside kit.Middleware. Login stores nothing; only on a sign-in (a user
+//     the kit's prefinery_user cookie does not name yet) does it set that
+//     cookie, a keyed tag of the user without personal data.
 //   - Config.User: the app keeps who is signed in; Login stores nothing. Call
 //     it right after the app's own sign-in, so the rest of that request shows
 //     the user.
