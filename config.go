@@ -238,11 +238,12 @@ func (c *Config) validate() error {
 		return invalid("SkipAutoInsert", "only excludes requests from AutoInsert, which is off; set AutoInsert, or drop SkipAutoInsert")
 	}
 	if c.ProjectKey == "" && c.WidgetURL == "" {
+		const where = "the KEY in Prefinery's https://widget.prefinery.com/widget/v2/KEY.js, given here or in the environment variable " + defaultProjectKeyEnv + " (or WidgetURL for an offline stand-in)"
 		switch {
 		case c.AutoInsert:
-			return invalid("AutoInsert", "needs ProjectKey (or WidgetURL) to know which loader to insert")
+			return invalid("AutoInsert", "needs ProjectKey to know which loader to insert: "+where)
 		case !c.EndpointOnly:
-			return invalid("ProjectKey", "the embed snippet needs it: the KEY in Prefinery's https://widget.prefinery.com/widget/v2/KEY.js, given here or in PREFINERY_PROJECT_KEY (or WidgetURL for an offline stand-in); set EndpointOnly if the app renders no snippet")
+			return invalid("ProjectKey", "the embed snippet needs it: "+where+"; set EndpointOnly if the app renders no snippet")
 		}
 	}
 	if c.CacheControl != "" {

@@ -160,4 +160,14 @@ func TestProjectKeyFromTheEnvironment(t *testing.T) {
 	assert.ErrorIs(t, err, ErrInvalidConfig)
 	assert.ErrorContains(t, err, "PREFINERY_PROJECT_KEY")
 	assert.NotContains(t, err.Error(), "not/a key")
+
+	require.NoError(t, os.Unsetenv("PREFINERY_PROJECT_KEY")) // restored by t.Setenv's cleanup
+	for _, cfg := range []Config{
+		{Secret: testSecret, Sessions: scs.New()},
+		{Secret: testSecret, Sessions: scs.New(), AutoInsert: true},
+	} {
+		_, err = New(cfg)
+		assert.ErrorIs(t, err, ErrInvalidConfig)
+		assert.ErrorContains(t, err, "the environment variable PREFINERY_PROJECT_KEY", "AutoInsert %v: the missing key names its variable", cfg.AutoInsert)
+	}
 }

@@ -15,8 +15,8 @@ var (
 	// padded with whitespace, or a zero Secret is used.
 	ErrInvalidSecret = errors.New("prefinery: invalid secret")
 
-	// ErrInvalidConfig is wrapped when a Config cannot work ([New], or
-	// Login/Logout on a Kit without Sessions); the message names the field.
+	// ErrInvalidConfig is wrapped when a Config cannot work ([New]; the
+	// message names the field), and by every error of a nil *Kit.
 	ErrInvalidConfig = errors.New("prefinery: invalid Config")
 
 	// ErrInvalidIdentifier is wrapped when an identifier (or a planted

@@ -31,7 +31,12 @@ import (
 // nosniff, Cross-Origin-Resource-Policy: same-origin, without any other CORS
 // grant whatever a middleware in front set. Only the session (or
 // Config.User) decides whose identity is returned.
-func (k *Kit) IdentityHandler() http.Handler { return http.HandlerFunc(k.serveIdentity) }
+func (k *Kit) IdentityHandler() http.Handler {
+	if k == nil {
+		return nilKitHandler("IdentityHandler")
+	}
+	return http.HandlerFunc(k.serveIdentity)
+}
 
 func (k *Kit) serveIdentity(w http.ResponseWriter, r *http.Request) {
 	grant := k.spaGrant(r)

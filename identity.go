@@ -153,6 +153,10 @@ func (id Identity) LogValue() slog.Value {
 // the session was logged out, or ctx did not pass through this Kit's
 // middleware. It never panics.
 func (k *Kit) Identity(ctx context.Context) (id Identity, ok bool) {
+	if k == nil {
+		reportNilKit("Identity")
+		return Identity{}, false
+	}
 	if ctx == nil {
 		return Identity{}, false
 	}
@@ -182,6 +186,10 @@ func (k *Kit) attachedIdentity(ctx context.Context) (id Identity, ok, attached b
 func (k *Kit) WithIdentity(ctx context.Context, id Identity) context.Context {
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if k == nil {
+		reportNilKit("WithIdentity")
+		return ctx
 	}
 	return context.WithValue(ctx, identityKey{k}, plantedIdentity{id})
 }

@@ -10,6 +10,14 @@ import (
 // identity endpoint, the template functions and the session helpers hang off
 // it. Create it once with [New] and share it; it is safe for concurrent use
 // and keeps no per-user state, so any number of app instances agree.
+//
+// A nil *Kit (New's error dropped, or a test fixture built without it) never
+// panics, and never lets a request through unprotected: Login, Logout and
+// Rotate return an error wrapping [ErrInvalidConfig]; Identity answers
+// (Identity{}, false), Sign "", WithIdentity its ctx unchanged; the template
+// functions stop the template with that error; Middleware and
+// IdentityHandler answer every request 500 with a JSON error body. Each
+// method logs the mistake once, through slog.Default.
 type Kit struct {
 	cfg      Config                 // validated, defaults filled in; never changed after New
 	secret   atomic.Pointer[Secret] // swapped whole by Rotate
@@ -45,6 +53,9 @@ func New(cfg Config) (*Kit, error) {
 // refused with an error wrapping [ErrInvalidSecret]. Signatures already handed
 // out stay valid in Prefinery until the secret is regenerated there.
 func (k *Kit) Rotate(secret Secret) error {
+	if k == nil {
+		return nilKitError("Rotate")
+	}
 	if secret.isZero() {
 		return secretError("Rotate needs a secret from NewSecret, SecretFromEnv or SecretFromFile")
 	}
@@ -56,5 +67,9 @@ func (k *Kit) Rotate(secret Secret) error {
 // under the current secret, for code outside a request: a mailer, a job.
 // Sign only identifiers the server knows belong to the user being served.
 func (k *Kit) Sign(identifier string) string {
+	if k == nil {
+		reportNilKit("Sign")
+		return ""
+	}
 	return k.secret.Load().key.Sign(identifier)
 }

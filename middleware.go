@@ -21,6 +21,9 @@ import (
 // Content-Security-Policy gets the nonce the kit put on its scripts. With
 // Config.AutoInsert the embed snippet is inserted into HTML pages.
 func (k *Kit) Middleware(next http.Handler) http.Handler {
+	if k == nil {
+		return nilKitHandler("Middleware")
+	}
 	if k.cfg.AutoInsert {
 		next = k.insertSnippet(next)
 	}

@@ -52,25 +52,35 @@ func (k *Kit) sessionIdentifier(ctx context.Context) (v string, err error) {
 	return v, err
 }
 
-// Login records identifier as the signed-in user in the request's scs session
-// (ctx is the request context, inside LoadAndSave), and for the rest of the
-// request: templates rendered after it show the new user. Call it only with
-// an identifier verified as the user's (an email address they confirmed):
-// the kit signs it for Prefinery as theirs. Store it from the app's user
-// record, exactly as Prefinery has it, not the address as typed into a form.
-// Login first renews the session token, which defeats session fixation.
+// Login makes identifier the signed-in user of the request whose context is
+// ctx, for the rest of it: templates rendered after it and the identity
+// endpoint sign identifier. Call it only with an identifier verified as the
+// user's (an email address they confirmed): the kit signs it for Prefinery as
+// theirs. Pass it from the app's user record, exactly as Prefinery has it, not
+// the address as typed into a form. What else it does depends on where the
+// user lives:
 //
-// With Config.User (or neither Sessions nor User) the app keeps who is
-// signed in; Login then stores nothing and makes identifier this request's
-// signed-in user for the rest of it: an app calls it right after its own
-// sign-in, or, with neither, from its auth middleware on every request with
-// the user its framework holds.
+//   - Neither Config.Sessions nor Config.User: the app names each request's
+//     user by calling Login from its auth middleware, on every request,
+//     inside kit.Middleware. Login stores nothing; only on a sign-in (a user
+//     the kit's prefinery_user cookie does not name yet) does it set that
+//     cookie, a keyed tag of the user without personal data.
+//   - Config.User: the app keeps who is signed in; Login stores nothing. Call
+//     it right after the app's own sign-in, so the rest of that request shows
+//     the user.
+//   - Config.Sessions: Login is the sign-in. It stores identifier in the
+//     request's scs session (ctx inside LoadAndSave), so later requests are
+//     signed in too, after renewing the session token (against session
+//     fixation).
 //
 // It returns an error wrapping [ErrInvalidIdentifier] for an identifier the
-// kit would refuse to sign, [ErrNoSession] outside LoadAndSave (or with
-// Config.User, outside kit.Middleware), or the session store's error; on
-// error nothing changes.
+// kit would refuse to sign, [ErrNoSession] outside LoadAndSave (without
+// Config.Sessions, outside kit.Middleware), the session store's error, or
+// on a nil *Kit [ErrInvalidConfig]; on error nothing changes.
 func (k *Kit) Login(ctx context.Context, identifier string) error {
+	if k == nil {
+		return nilKitError("Login")
+	}
 	if problem := identifierProblem(identifier, k.cfg.MaxIdentifierLength); problem != "" {
 		return identifierError(problem)
 	}
@@ -101,6 +111,9 @@ func (k *Kit) Login(ctx context.Context, identifier string) error {
 // Prefinery has no de-authentication call: pages rendered after Logout simply
 // stop emitting authenticateUser.
 func (k *Kit) Logout(ctx context.Context) error {
+	if k == nil {
+		return nilKitError("Logout")
+	}
 	if k.cfg.Sessions == nil {
 		return k.setOwnUser(ctx, "Logout", "")
 	}
@@ -225,7 +238,11 @@ func cookieValue(r *http.Request, name string) string {
 // is logged as the store reported it; the kit adds no identifier, secret or
 // URL path (paths can carry personal data).
 func (k *Kit) SessionErrorFunc(w http.ResponseWriter, r *http.Request, err error) {
-	k.cfg.Logger.Error("prefinery: session store failed; answering 500",
+	logger := slog.Default()
+	if k != nil {
+		logger = k.cfg.Logger
+	}
+	logger.Error("prefinery: session store failed; answering 500",
 		slog.String("method", r.Method), slog.Any("error", err))
 	respond.Error(w, r, http.StatusInternalServerError, "internal server error")
 }

@@ -91,6 +91,9 @@ type snippetData struct {
 // html/template escapes these values for their context. text/template accepts
 // the same map but escapes nothing: use it only with html/template.
 func (k *Kit) FuncMap() template.FuncMap {
+	if k == nil {
+		return nilKitFuncMap()
+	}
 	f := k.funcs()
 	return template.FuncMap{
 		"prefineryEmbed":        f.Embed,

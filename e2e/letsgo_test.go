@@ -106,8 +106,9 @@ func withoutMerge(t *testing.T, app http.Handler) *httptest.Server {
 // TestBrowserLetsGoApp: the book-shaped app adopted the kit in 12 Go lines,
 // no template and no CSP edit (examples/letsgo/app TestAdoption). In a real
 // browser its own CSP stays in force and the kit's scripts run under it:
-// no violation, Bob's authenticateUser with the address his record holds, the
-// stand-in's referral page, and nothing after logout. The control puts back
+// no violation, Bob's authenticateUser with the address his record holds, in
+// the stand-in's panel (and no referral page: the app embeds none), and
+// nothing after logout. The control puts back
 // the app's policy as it sent it: the kit's scripts are blocked.
 func TestBrowserLetsGoApp(t *testing.T) {
 	h := newHarness(t)
@@ -146,7 +147,7 @@ func TestBrowserLetsGoApp(t *testing.T) {
 		assert.Equal(t, "null", calls, "the widget never loaded")
 	})
 
-	t.Run("with the kit: no violation, Bob authenticated, a referral page, nothing after logout", func(t *testing.T) {
+	t.Run("with the kit: no violation, Bob authenticated, no referral page, nothing after logout", func(t *testing.T) {
 		ctx := h.newUser()
 		interceptWidget(t, ctx)
 		login(ctx, srv.URL)
@@ -154,10 +155,13 @@ func TestBrowserLetsGoApp(t *testing.T) {
 		require.Len(t, auth, 1)
 		assert.Equal(t, map[string]string{"email": "Bob@Example.com", "signature": sign("Bob@Example.com")}, auth[0],
 			"the address as the user record holds it, not as Bob typed it")
-		referral, err := chromedp.Run(ctx, chromedp.Poll[string](`(e => e && e.textContent)(document.querySelector(".prefinery-standin-referral-page"))`,
+		panel, err := chromedp.Run(ctx, chromedp.Poll[string](`(p => p && p.textContent)(document.getElementById("prefinery-standin-panel"))`,
 			chromedp.WithPollingTimeout(10*time.Second)))
 		require.NoError(t, err)
-		assert.Equal(t, "Referral page for Bob@Example.com (offline stand-in)", referral)
+		assert.Contains(t, panel, `prefinery("authenticateUser", {"email":"Bob@Example.com"`, "the stand-in's panel lists the call")
+		pages, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".prefinery-standin-referral-page").length`))
+		require.NoError(t, err)
+		assert.Zero(t, pages, "no referral page: the app embeds none")
 		mainJS, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.getAttribute("data-main-js")`))
 		require.NoError(t, err)
 		assert.Equal(t, "ran", mainJS, "the app's own script still runs")

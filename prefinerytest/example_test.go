@@ -1,7 +1,9 @@
 package prefinerytest_test
 
 import (
+	"fmt"
 	"html/template"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -12,11 +14,11 @@ import (
 )
 
 // An app's test renders a page for a signed-in user and asks whom the page
-// signs; SignedIn checks the signature on the way. The body is what the
+// signs; SignedInAs checks the signature on the way. The body is what the
 // app's func TestHomePage(t *testing.T) holds. An example has no test's t to
-// give it, so this one is compiled, not run; TestSignedIn in this package
+// give it, so this one is compiled, not run; TestSignedInAs in this package
 // runs the same steps.
-func ExampleSignedIn() {
+func ExampleSignedInAs() {
 	var t *testing.T // the test's own t
 	sessions := scs.New()
 	kit := prefinerytest.New(t, prefinery.Config{Sessions: sessions})
@@ -32,7 +34,24 @@ func ExampleSignedIn() {
 
 	rec := httptest.NewRecorder()
 	home.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
-	if got := prefinerytest.SignedIn(t, rec.Body.String()); got != "ada@example.com" {
+	if got := prefinerytest.SignedInAs(t, rec.Body.String()); got != "ada@example.com" {
 		t.Errorf("the page signs %q", got)
 	}
+}
+
+// fixture is what an app's tests share, built once in TestMain.
+var fixture struct{ kit *prefinery.Kit }
+
+// A TestMain (or a test-app constructor shared by many tests) has no
+// testing.TB to give New: NewKit returns the same test Kit and New's error.
+// The function is what the app's func TestMain(m *testing.M) holds.
+func ExampleNewKit() {
+	var err error
+	if fixture.kit, err = prefinerytest.NewKit(prefinery.Config{AutoInsert: true}); err != nil {
+		log.Fatal(err) // names the Config field; no environment variable is needed
+	}
+	// os.Exit(m.Run())
+
+	fmt.Println(fixture.kit.Sign("ada@example.com") != "")
+	// Output: true
 }

@@ -2,10 +2,13 @@
 // with a test secret and the offline stand-in in one call, and helpers that
 // read the Prefinery calls off a rendered page with each signature checked,
 // so a test says "this page signs ada@example.com" in one line. The example
-// of [SignedIn] shows such a test, with its Kit from [New], as code the
-// compiler checks.
+// of [SignedInAs] shows such a test, with its Kit from [New], as code the
+// compiler checks; code without a testing.TB (TestMain, a fixture built
+// once) takes its Kit from [NewKit], as its example shows.
 //
-// It uses the standard library only, so an app's go.mod gains nothing for it.
+// Besides the standard library and the kit it needs only golang.org/x/net's
+// HTML parser (to read a page as a browser does), which the kit's module
+// already requires.
 package prefinerytest
 
 import (
@@ -13,14 +16,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"golang.org/x/net/html"
-	"golang.org/x/net/html/atom"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/prefinerykit/prefinery"
 	"github.com/prefinerykit/prefinery/standin"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 // SecretText is the test secret: public, never a project's.
@@ -37,19 +40,29 @@ func Secret() prefinery.Secret {
 
 // New returns a Kit for tests: cfg with the test secret and, when cfg names
 // no loader and is not EndpointOnly, the offline stand-in's (mount
-// standin.New() at standin.Path for browser tests). It fails the test when
-// New refuses cfg.
+// standin.New() at standin.Path for browser tests). It needs no environment
+// variable: neither PREFINERY_IDENTITY_SECRET nor PREFINERY_PROJECT_KEY is
+// read. It fails the test when New refuses cfg. Code without a testing.TB
+// (TestMain, a fixture built once) uses [NewKit].
 func New(t testing.TB, cfg prefinery.Config) *prefinery.Kit {
 	t.Helper()
-	cfg.Secret = Secret()
-	if cfg.ProjectKey == "" && cfg.WidgetURL == "" && !cfg.EndpointOnly {
-		cfg.WidgetURL = standin.WidgetURL
-	}
-	kit, err := prefinery.New(cfg)
+	kit, err := NewKit(cfg)
 	if err != nil {
 		t.Fatalf("prefinerytest.New: %v", err)
 	}
 	return kit
+}
+
+// NewKit is [New] for code that has no testing.TB: a TestMain, a test-app
+// constructor shared by many tests, a fixture built once. It returns the
+// error prefinery.New returns for cfg (wrapping prefinery.ErrInvalidConfig),
+// which the caller must check: a nil Kit signs nobody.
+func NewKit(cfg prefinery.Config) (*prefinery.Kit, error) {
+	cfg.Secret = Secret()
+	if cfg.ProjectKey == "" && cfg.WidgetURL == "" && !cfg.EndpointOnly {
+		cfg.WidgetURL = standin.WidgetURL
+	}
+	return prefinery.New(cfg)
 }
 
 // Call is one Prefinery Web API call a page makes.
@@ -167,10 +180,10 @@ func runsAsJavaScript(typ string) bool {
 	return false
 }
 
-// SignedIn returns the identifier the page's authenticateUser call signs, or
+// SignedInAs returns the identifier the page's authenticateUser call signs, or
 // "" when the page signs nobody; it fails the test on a signature that does
 // not verify, and on a page that authenticates twice.
-func SignedIn(t testing.TB, page string) string {
+func SignedInAs(t testing.TB, page string) string {
 	t.Helper()
 	var who []string
 	for _, c := range Calls(t, page) {
@@ -186,6 +199,15 @@ func SignedIn(t testing.TB, page string) string {
 	}
 	t.Fatalf("prefinerytest: the page authenticates %d times (%q)", len(who), who)
 	return ""
+}
+
+// SignedIn is the old name of [SignedInAs], which says that it returns who
+// (it read as a yes or no).
+//
+// Deprecated: use SignedInAs; SignedIn goes before v1.
+func SignedIn(t testing.TB, page string) string {
+	t.Helper()
+	return SignedInAs(t, page)
 }
 
 // sign is the signature of identifier under the test secret, computed here

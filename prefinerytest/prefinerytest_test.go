@@ -4,16 +4,18 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"github.com/stretchr/testify/assert"
 	"html/template"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/prefinerykit/prefinery"
 	"github.com/prefinerykit/prefinery/prefinerytest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // fakeT records a Fatalf instead of stopping the test.
@@ -39,10 +41,10 @@ func fails(f func(t testing.TB)) (failed bool) {
 	return false
 }
 
-// TestSignedIn: a page rendered by a test kit signs its user, one signed
+// TestSignedInAs: a page rendered by a test kit signs its user, one signed
 // out signs nobody, and a page whose signature is not the test secret's
 // fails the test.
-func TestSignedIn(t *testing.T) {
+func TestSignedInAs(t *testing.T) {
 	sessions := scs.New()
 	kit := prefinerytest.New(t, prefinery.Config{Sessions: sessions})
 	page := template.Must(template.New("p").Funcs(kit.FuncMap()).Parse(
@@ -61,13 +63,16 @@ func TestSignedIn(t *testing.T) {
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 		return rec.Body.String()
 	}
-	if got := prefinerytest.SignedIn(t, render()); got != "" {
+	if got := prefinerytest.SignedInAs(t, render()); got != "" {
 		t.Errorf("signed out: the page signs %q", got)
 	}
 	login = true
 	signed := render()
-	if got := prefinerytest.SignedIn(t, signed); got != "ada@example.com" {
+	if got := prefinerytest.SignedInAs(t, signed); got != "ada@example.com" {
 		t.Errorf("the page signs %q", got)
+	}
+	if got := prefinerytest.SignedIn(t, signed); got != "ada@example.com" {
+		t.Errorf("SignedIn, the old name: the page signs %q", got)
 	}
 	calls := prefinerytest.Calls(t, signed)
 	var names []string
@@ -85,17 +90,17 @@ func TestSignedIn(t *testing.T) {
 	}
 
 	forged := strings.Replace(signed, calls[0].Signature, strings.Repeat("0", 64), 1)
-	if !fails(func(t testing.TB) { prefinerytest.SignedIn(t, forged) }) {
+	if !fails(func(t testing.TB) { prefinerytest.SignedInAs(t, forged) }) {
 		t.Error("a signature that is not the test secret's fails the test")
 	}
-	if !fails(func(t testing.TB) { prefinerytest.SignedIn(t, signed+signed) }) {
+	if !fails(func(t testing.TB) { prefinerytest.SignedInAs(t, signed+signed) }) {
 		t.Error("two authenticateUser calls fail the test")
 	}
 }
 
 const standinLoader = `src="http://example.com/prefinery-standin/widget.js"` // on the request's host: an injected <base> cannot move it
 
-// TestSignedInReadsWhatRuns: SignedIn reads the page as a browser runs it. A
+// TestSignedInReadsWhatRuns: SignedInAs reads the page as a browser runs it. A
 // signed call inside <template>, a comment or a script of another type does
 // not sign the page in; a <meta> CSP (which the kit cannot amend, so a
 // browser blocks its scripts) fails the test. The control is the same call
@@ -118,11 +123,41 @@ func TestSignedInReadsWhatRuns(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var got string
-			failed := fails(func(t testing.TB) { got = prefinerytest.SignedIn(t, tt.page) })
+			failed := fails(func(t testing.TB) { got = prefinerytest.SignedInAs(t, tt.page) })
 			assert.Equal(t, tt.fail, failed)
 			if !tt.fail {
 				assert.Equal(t, tt.want, got)
 			}
 		})
 	}
+}
+
+// TestNewKit: NewKit needs no testing.TB and no environment (AutoInsert
+// included: the stand-in is its loader), and returns New's error for a
+// Config New refuses, where New fails the test.
+func TestNewKit(t *testing.T) {
+	t.Setenv("PREFINERY_IDENTITY_SECRET", "")
+	t.Setenv("PREFINERY_PROJECT_KEY", "")
+	require.NoError(t, os.Unsetenv("PREFINERY_IDENTITY_SECRET"))
+	require.NoError(t, os.Unsetenv("PREFINERY_PROJECT_KEY"))
+	kit, err := prefinerytest.NewKit(prefinery.Config{AutoInsert: true})
+	require.NoError(t, err)
+	page := template.Must(template.New("p").Funcs(kit.FuncMap()).Parse(`<head>{{prefineryEmbed .}}</head>`))
+	var out strings.Builder
+	require.NoError(t, page.Execute(&out, httptest.NewRequest(http.MethodGet, "/", nil)))
+	assert.Contains(t, out.String(), standinLoader)
+	assert.Equal(t, hexMAC("ada@example.com"), kit.Sign("ada@example.com"), "the test secret")
+
+	bad := prefinery.Config{Sessions: scs.New(), User: func(*http.Request) (string, bool) { return "", false }}
+	kit, err = prefinerytest.NewKit(bad)
+	assert.ErrorIs(t, err, prefinery.ErrInvalidConfig)
+	assert.Nil(t, kit)
+	assert.True(t, fails(func(t testing.TB) { prefinerytest.New(t, bad) }), "New fails the test where NewKit returns the error")
+}
+
+// hexMAC is identifier's signature under the test secret.
+func hexMAC(identifier string) string {
+	mac := hmac.New(sha256.New, []byte(prefinerytest.SecretText))
+	mac.Write([]byte(identifier))
+	return hex.EncodeToString(mac.Sum(nil))
 }

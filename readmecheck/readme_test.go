@@ -21,8 +21,8 @@ import (
 )
 
 // readmeHarness is the context the README's Go snippets assume: the names
-// they use without declaring (mux, secret, sessions, addr, templates, kit,
-// user) and the imports they need.
+// they use without declaring (mux, sessions, addr, templates, kit, user,
+// the app's own handlers and auth) and the imports they need.
 const readmeHarness = `package main
 
 import (
@@ -88,8 +88,6 @@ func (r renderer) Render(w io.Writer, name string, data any, _ echo.Context) err
 
 var (
 	mux       = http.NewServeMux()
-	secret    prefinery.Secret
-	signingSecret prefinery.Secret
 	sessions  = scs.New()
 	addr      = "127.0.0.1:0"
 	templates fs.FS
@@ -98,6 +96,9 @@ var (
 	devMode   bool
 	home      http.HandlerFunc
 	account   http.HandlerFunc
+	logout    http.HandlerFunc // a logout handler that calls kit.Logout
+
+	currentUser           func(*http.Request) (appUser, bool) // the app's own auth
 
 	requireAuthentication func(http.Handler) http.Handler
 	userFromBearerToken   func(*http.Request) (identifier string, verified bool)

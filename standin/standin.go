@@ -5,7 +5,8 @@
 //
 // The page then runs the kit's snippet against a script that records every
 // prefinery(…) call instead of sending it, lists the calls in a panel at the
-// bottom of the page, renders a fake referral page for embedReferralPage, and
+// bottom of the page, renders a fake referral page where the page asks for
+// one (embedReferralPage in its element, popupReferralPage in the panel), and
 // reports each call back to the handler, where a test reads them with
 // [Widget.Calls]. Never mount it in production: it is not Prefinery.
 package standin

@@ -5,9 +5,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -111,4 +113,44 @@ func TestVerifyWith(t *testing.T) {
 	assert.JSONEq(t, `{"signature":"wrong"}`, body)
 	code, _ = post(`["addUser",{"first_name":"Ada"}]`)
 	assert.Equal(t, http.StatusNoContent, code, "nothing signed: nothing to check")
+}
+
+// TestPanelShowsAReferralPageOnlyWhereAsked runs widget.js in Node on a fake
+// DOM: a page that only authenticates shows no referral page (the panel used
+// to show "Referral page for … (offline stand-in)" on every signed-in page);
+// embedReferralPage fills its element, once; popupReferralPage shows one in
+// the panel.
+func TestPanelShowsAReferralPageOnlyWhereAsked(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not found: install Node.js to run the stand-in's script (.ci/run does)")
+	}
+	auth := `["authenticateUser",{"email":"ada@example.com","signature":"00"}]`
+	pages := `[
+		{"ids":["referrals"],"calls":[` + auth + `]},
+		{"ids":["referrals"],"calls":[` + auth + `,["embedReferralPage",{"email":"ada@example.com","signature":"00","dom_id":"referrals"}]]},
+		{"ids":[],"calls":[` + auth + `,["popupReferralPage",{"email":"ada@example.com","signature":"00"}]]}
+	]`
+	cmd := exec.Command(node, "testdata/panel.js")
+	cmd.Stdin = strings.NewReader(pages)
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	type referralPage struct{ In, Text string }
+	var got []struct {
+		Panel         string
+		ReferralPages []referralPage
+	}
+	require.NoError(t, json.Unmarshal(out, &got))
+	require.Len(t, got, 3)
+	page := referralPage{Text: "Referral page for ada@example.com (offline stand-in)"}
+
+	assert.Contains(t, got[0].Panel, `prefinery("authenticateUser"`, "the panel lists the call")
+	assert.NotContains(t, got[0].Panel, "Referral page", "a page that embeds no referral page shows none")
+	assert.Empty(t, got[0].ReferralPages)
+
+	page.In = "referrals"
+	assert.Equal(t, []referralPage{page}, got[1].ReferralPages, "embedReferralPage: in its element, once")
+
+	page.In = "panel"
+	assert.Equal(t, []referralPage{page}, got[2].ReferralPages, "popupReferralPage: in the panel")
 }

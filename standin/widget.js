@@ -1,8 +1,9 @@
 // Offline stand-in for Prefinery's widget (package standin), for development
 // and tests. It takes the calls the embed snippet queued, records every
 // prefinery(...) call in window.prefineryCalls, lists them in a panel at the
-// bottom of the page, renders a fake referral page for embedReferralPage,
-// answers callbacks with a placeholder, and reports each call to the Go
+// bottom of the page, renders a fake referral page where the page asks for
+// one (embedReferralPage in its element, popupReferralPage in the panel) and
+// nowhere else, answers callbacks with a placeholder, and reports each call to the Go
 // handler that served it (same origin: no CSP change needed). It sends nothing
 // anywhere else.
 (function () {
@@ -23,8 +24,7 @@
     }
     return el;
   }
-  var authenticated = null;
-  var embedded = false; // the page called embedReferralPage: it shows the referral page itself
+  var popup = null;     // the parameters of the page's popupReferralPage call, shown in the panel
   var verdicts = [];    // per call: whether its signature verifies under the app's secret
   function show() {
     var el = panel();
@@ -49,10 +49,10 @@
         .then(function () { send.disabled = false; });
     });
     row.appendChild(send);
-    if (authenticated && !embedded) { // the page shows none itself
+    if (popup) { // the live widget opens a popup; the stand-in shows it in the panel
       var slot = document.createElement("div");
       el.appendChild(slot);
-      referralPage(authenticated, slot);
+      referralPage(popup, slot);
     }
   }
   function referralPage(params, target) {
@@ -82,13 +82,10 @@
   function record(args) {
     var list = Array.prototype.slice.call(args);
     calls.push(list);
-    if (list[0] === "embedReferralPage") {
-      embedded = true;
-      referralPage(list[1]);
-    }
-    // The live widget shows an authenticated user their referral page; the
-    // stand-in shows a fake one in its panel.
-    if (list[0] === "authenticateUser") authenticated = list[1];
+    // A referral page only where the page asks for one: authenticateUser
+    // alone shows none (a page that never embeds one shows none).
+    if (list[0] === "embedReferralPage") referralPage(list[1]);
+    if (list[0] === "popupReferralPage") popup = list[1] || {};
     report(list, calls.length - 1);
     show();
     for (var i = 0; i < list.length; i++) {

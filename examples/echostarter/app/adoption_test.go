@@ -54,18 +54,18 @@ func TestAdoptedApp(t *testing.T) {
 	}
 
 	ada := browser()
-	assert.Empty(t, prefinerytest.SignedIn(t, page(ada)))
+	assert.Empty(t, prefinerytest.SignedInAs(t, page(ada)))
 	login(ada, "ada@example.com")
-	assert.Equal(t, "ada@example.com", prefinerytest.SignedIn(t, page(ada)))
+	assert.Equal(t, "ada@example.com", prefinerytest.SignedInAs(t, page(ada)))
 
 	eve := browser()
 	login(eve, "eve@example.com")
-	assert.Empty(t, prefinerytest.SignedIn(t, page(eve)), "an unconfirmed address is never signed")
+	assert.Empty(t, prefinerytest.SignedInAs(t, page(eve)), "an unconfirmed address is never signed")
 
 	res, err := ada.PostForm(srv.URL+"/logout", nil)
 	require.NoError(t, err)
 	res.Body.Close()
 	require.NotNil(t, res.Request.Response)
 	assert.Equal(t, `"cache"`, res.Request.Response.Header.Get("Clear-Site-Data"))
-	assert.Empty(t, prefinerytest.SignedIn(t, page(ada)), "nothing signed after logout")
+	assert.Empty(t, prefinerytest.SignedInAs(t, page(ada)), "nothing signed after logout")
 }

@@ -78,10 +78,10 @@ func TestAdoptedApp(t *testing.T) {
 	}
 
 	_, page := get("/user/login")
-	assert.Empty(t, prefinerytest.SignedIn(t, page), "nobody signed in")
+	assert.Empty(t, prefinerytest.SignedInAs(t, page), "nobody signed in")
 	res, page := post("/user/login", page, url.Values{"email": {"bob@example.com"}, "password": {"pa55word"}})
 	require.Equal(t, http.StatusOK, res.StatusCode, page)
-	assert.Equal(t, "Bob@Example.com", prefinerytest.SignedIn(t, page), "the address as the user record holds it, not as typed")
+	assert.Equal(t, "Bob@Example.com", prefinerytest.SignedInAs(t, page), "the address as the user record holds it, not as typed")
 	m := authCall.FindStringSubmatch(page)
 	require.NotNil(t, m, "AutoInsert put authenticateUser into the account page:\n%s", page)
 	csp := res.Header.Get("Content-Security-Policy")
@@ -94,6 +94,6 @@ func TestAdoptedApp(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.NotNil(t, res.Request.Response, "the logout redirected")
 	assert.Equal(t, `"cache"`, res.Request.Response.Header.Get("Clear-Site-Data"), "the logout response clears the browser's cache")
-	assert.Empty(t, prefinerytest.SignedIn(t, page), "nothing signed after logout")
+	assert.Empty(t, prefinerytest.SignedInAs(t, page), "nothing signed after logout")
 	assert.Contains(t, page, "logged out successfully")
 }
