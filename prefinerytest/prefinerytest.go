@@ -210,6 +210,40 @@ func SignedIn(t testing.TB, page string) string {
 	return SignedInAs(t, page)
 }
 
+// EndpointIdentity reads an answer of the identity endpoint
+// (kit.IdentityHandler): it returns the identifier a 200's body signs, after
+// checking the body is exactly the Web API's object ({"<kind>": …,
+// "signature": …}) with a signature that verifies under the test secret, or
+// "" for a 401 (nobody signed in). Any other status, or a body that does not
+// verify, fails the test. An API-only app's test is a request and this line.
+func EndpointIdentity(t testing.TB, status int, body []byte) string {
+	t.Helper()
+	switch status {
+	case 401:
+		return ""
+	case 200:
+	default:
+		t.Fatalf("prefinerytest: the identity endpoint answered %d: %s", status, body)
+	}
+	var fields map[string]string
+	if err := json.Unmarshal(body, &fields); err != nil {
+		t.Fatalf("prefinerytest: the identity endpoint's body is not the Web API's object: %v", err)
+	}
+	signature, identifier, kinds := fields["signature"], "", 0
+	for _, kind := range []prefinery.Kind{prefinery.KindEmail, prefinery.KindReferralCode, prefinery.KindID} {
+		if v, ok := fields[string(kind)]; ok {
+			identifier, kinds = v, kinds+1
+		}
+	}
+	if len(fields) != 2 || kinds != 1 || signature == "" {
+		t.Fatalf("prefinerytest: the identity endpoint's body has fields %d, want one identifier and its signature", len(fields))
+	}
+	if !hmac.Equal([]byte(signature), []byte(sign(identifier))) {
+		t.Fatalf("prefinerytest: the identity endpoint signs %q with a signature that is not its signature under the test secret", identifier)
+	}
+	return identifier
+}
+
 // sign is the signature of identifier under the test secret, computed here
 // with crypto/hmac, independently of the kit.
 func sign(identifier string) string {

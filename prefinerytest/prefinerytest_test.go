@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"html/template"
 	"net/http"
 	"net/http/httptest"
@@ -160,4 +161,35 @@ func hexMAC(identifier string) string {
 	mac := hmac.New(sha256.New, []byte(prefinerytest.SecretText))
 	mac.Write([]byte(identifier))
 	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// TestEndpointIdentity: an API-only app checks its identity endpoint in a
+// few lines: a signed-in request gives the user, a signed-out one "", and a
+// forged signature or a wrong status fails the test.
+func TestEndpointIdentity(t *testing.T) {
+	kit := prefinerytest.New(t, prefinery.Config{EndpointOnly: true, User: func(r *http.Request) (string, bool) {
+		return "ada@example.com", r.Header.Get("Authorization") == "Token ada"
+	}})
+	h := kit.Middleware(kit.IdentityHandler())
+	get := func(token string) (int, []byte) {
+		r := httptest.NewRequest(http.MethodGet, "/prefinery/identity", nil)
+		if token != "" {
+			r.Header.Set("Authorization", token)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Code, rec.Body.Bytes()
+	}
+	status, body := get("Token ada")
+	assert.Equal(t, "ada@example.com", prefinerytest.EndpointIdentity(t, status, body))
+	status, body = get("")
+	assert.Equal(t, "", prefinerytest.EndpointIdentity(t, status, body))
+	status, body = get("Token ada")
+	var fields map[string]string
+	require.NoError(t, json.Unmarshal(body, &fields))
+	fields["signature"] = strings.Repeat("0", 64)
+	forged, err := json.Marshal(fields)
+	require.NoError(t, err)
+	assert.True(t, fails(func(t testing.TB) { prefinerytest.EndpointIdentity(t, status, forged) }), "a forged signature fails")
+	assert.True(t, fails(func(t testing.TB) { prefinerytest.EndpointIdentity(t, 500, nil) }), "a 500 fails")
 }
