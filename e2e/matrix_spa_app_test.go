@@ -26,11 +26,12 @@ import (
 // app's CORS decides, the control of the refusals.
 
 const (
-	modeSPAKit mode = "spa-bearer"          // the app's CORS covers its own routes; the kit answers the endpoint's preflight
-	modeSPAApp mode = "spa-bearer-app-cors" // the app's CORS wraps every route, the endpoint too, and answers every preflight itself
+	modeSPAKit    mode = "spa-bearer"               // the app's CORS covers its own routes; the kit answers the endpoint's preflight
+	modeSPAApp    mode = "spa-bearer-app-cors"      // the app's CORS wraps every route, the endpoint too, and answers every preflight itself
+	modeSPAReadme mode = "spa-bearer-readme-routes" // as spa-bearer, the endpoint mounted by the README's line for the router (GET only but net/http)
 )
 
-var spaModes = []mode{modeSPAKit, modeSPAApp}
+var spaModes = []mode{modeSPAKit, modeSPAApp, modeSPAReadme}
 
 // spaAuth is how an spaApp names its user.
 type spaAuth int
@@ -122,6 +123,7 @@ func newSPAApp(col column, auth spaAuth, spaOrigins []string) (*spaApp, error) {
 		return nil, err
 	}
 	wideCORS := col.mode == modeSPAApp
+	readme := col.mode == modeSPAReadme // no route for the preflight where the README's line has none
 	var api http.Handler
 	switch col.router {
 	case routerNetHTTP:
@@ -137,7 +139,11 @@ func newSPAApp(col column, auth spaAuth, spaOrigins []string) (*spaApp, error) {
 			r.Use(appCORS)
 		}
 		r.Use(a.kit.Middleware)
-		r.Handle("/prefinery/identity", a.kit.IdentityHandler())
+		if readme {
+			r.Method(http.MethodGet, "/prefinery/identity", a.kit.IdentityHandler())
+		} else {
+			r.Handle("/prefinery/identity", a.kit.IdentityHandler())
+		}
 		api = r
 	case routerGin:
 		r := gin.New()
@@ -150,7 +156,9 @@ func newSPAApp(col column, auth spaAuth, spaOrigins []string) (*spaApp, error) {
 		}
 		r.Use(prefinerygin.Wrap(a.kit.Middleware))
 		r.GET("/prefinery/identity", prefinerygin.Handler(a.kit.IdentityHandler()))
-		r.OPTIONS("/prefinery/identity", prefinerygin.Handler(a.kit.IdentityHandler())) // the preflight reaches the kit
+		if !readme {
+			r.OPTIONS("/prefinery/identity", prefinerygin.Handler(a.kit.IdentityHandler())) // the preflight reaches the kit
+		}
 		api = r
 	case routerEcho:
 		e := echo.New()
@@ -163,7 +171,9 @@ func newSPAApp(col column, auth spaAuth, spaOrigins []string) (*spaApp, error) {
 		}
 		e.Use(echo.WrapMiddleware(a.kit.Middleware))
 		e.GET("/prefinery/identity", echo.WrapHandler(a.kit.IdentityHandler()))
-		e.OPTIONS("/prefinery/identity", echo.WrapHandler(a.kit.IdentityHandler())) // the preflight reaches the kit
+		if !readme {
+			e.OPTIONS("/prefinery/identity", echo.WrapHandler(a.kit.IdentityHandler())) // the preflight reaches the kit
+		}
 		api = e
 	}
 	top := http.NewServeMux()
