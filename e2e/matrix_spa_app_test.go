@@ -28,7 +28,7 @@ import (
 const (
 	modeSPAKit    mode = "spa-bearer"               // the app's CORS covers its own routes; the kit answers the endpoint's preflight
 	modeSPAApp    mode = "spa-bearer-app-cors"      // the app's CORS wraps every route, the endpoint too, and answers every preflight itself
-	modeSPAReadme mode = "spa-bearer-readme-routes" // as spa-bearer, the endpoint mounted by the README's line for the router (GET only but net/http)
+	modeSPAReadme mode = "spa-bearer-readme-routes" // as spa-bearer, the endpoint mounted by the README's line for the router (every method)
 )
 
 var spaModes = []mode{modeSPAKit, modeSPAApp, modeSPAReadme}
@@ -123,7 +123,7 @@ func newSPAApp(col column, auth spaAuth, spaOrigins []string) (*spaApp, error) {
 		return nil, err
 	}
 	wideCORS := col.mode == modeSPAApp
-	readme := col.mode == modeSPAReadme // no route for the preflight where the README's line has none
+	readme := col.mode == modeSPAReadme // the endpoint mounted by the README's line for the router
 	var api http.Handler
 	switch col.router {
 	case routerNetHTTP:
@@ -139,11 +139,7 @@ func newSPAApp(col column, auth spaAuth, spaOrigins []string) (*spaApp, error) {
 			r.Use(appCORS)
 		}
 		r.Use(a.kit.Middleware)
-		if readme {
-			r.Method(http.MethodGet, "/prefinery/identity", a.kit.IdentityHandler())
-		} else {
-			r.Handle("/prefinery/identity", a.kit.IdentityHandler())
-		}
+		r.Handle("/prefinery/identity", a.kit.IdentityHandler()) // the README's line: every method
 		api = r
 	case routerGin:
 		r := gin.New()
@@ -155,8 +151,10 @@ func newSPAApp(col column, auth spaAuth, spaOrigins []string) (*spaApp, error) {
 			})
 		}
 		r.Use(prefinerygin.Wrap(a.kit.Middleware))
-		r.GET("/prefinery/identity", prefinerygin.Handler(a.kit.IdentityHandler()))
-		if !readme {
+		if readme {
+			r.Any("/prefinery/identity", prefinerygin.Handler(a.kit.IdentityHandler())) // the README's line
+		} else {
+			r.GET("/prefinery/identity", prefinerygin.Handler(a.kit.IdentityHandler()))
 			r.OPTIONS("/prefinery/identity", prefinerygin.Handler(a.kit.IdentityHandler())) // the preflight reaches the kit
 		}
 		api = r
@@ -170,8 +168,10 @@ func newSPAApp(col column, auth spaAuth, spaOrigins []string) (*spaApp, error) {
 			}))
 		}
 		e.Use(echo.WrapMiddleware(a.kit.Middleware))
-		e.GET("/prefinery/identity", echo.WrapHandler(a.kit.IdentityHandler()))
-		if !readme {
+		if readme {
+			e.Any("/prefinery/identity", echo.WrapHandler(a.kit.IdentityHandler())) // the README's line
+		} else {
+			e.GET("/prefinery/identity", echo.WrapHandler(a.kit.IdentityHandler()))
 			e.OPTIONS("/prefinery/identity", echo.WrapHandler(a.kit.IdentityHandler())) // the preflight reaches the kit
 		}
 		api = e

@@ -151,26 +151,7 @@ var knownGap = map[string]string{
 	// Turbo's head merge; the README says: with Turbo, put the embed in
 	// <body>, which the turbo-body row proves holds in every column.
 	"turbo-head/*/*": "documented limit: with Turbo, the embed goes in <body> (turbo-body holds)",
-
-	// The README's router lines mount the endpoint for GET only (chi's
-	// r.Method(GET), gin's r.GET, Echo's e.GET; net/http's mux.Handle takes
-	// every method). An SPA's preflight then never reaches the kit: chi
-	// answers 405, gin 404, Echo 204 without a grant, so the trusted SPA's
-	// fetch rejects, and an untrusted origin is refused by the router with
-	// no reason logged. Holds once the README mounts OPTIONS too (or the
-	// app's CORS answers preflights: spa-bearer-app-cors).
-	"spa-trusted-same-site/spa-bearer-readme-routes/chi":         readmeRoutesGap,
-	"spa-trusted-same-site/spa-bearer-readme-routes/gin":         readmeRoutesGap,
-	"spa-trusted-same-site/spa-bearer-readme-routes/echo":        readmeRoutesGap,
-	"spa-trusted-cross-site/spa-bearer-readme-routes/chi":        readmeRoutesGap,
-	"spa-trusted-cross-site/spa-bearer-readme-routes/gin":        readmeRoutesGap,
-	"spa-trusted-cross-site/spa-bearer-readme-routes/echo":       readmeRoutesGap,
-	"spa-untrusted-refused-logged/spa-bearer-readme-routes/chi":  readmeRoutesGap,
-	"spa-untrusted-refused-logged/spa-bearer-readme-routes/gin":  readmeRoutesGap,
-	"spa-untrusted-refused-logged/spa-bearer-readme-routes/echo": readmeRoutesGap,
 }
-
-const readmeRoutesGap = "the README's router line mounts the endpoint for GET only: the SPA's preflight never reaches the kit"
 
 // gapFor returns the knownGap entry that covers the cell, if any.
 func gapFor(promise string, col column) string {
