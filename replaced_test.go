@@ -300,36 +300,12 @@ func TestIdleTimeoutNeedsTheKitOnEveryRoute(t *testing.T) {
 			t.Parallel()
 			app := newTestApp(t, nil)
 			app.sessions.IdleTimeout = time.Hour
-			started, release := make(chan struct{}), make(chan struct{})
-			api := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				close(started)
-				<-release
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = io.WriteString(w, `{"ok":true}`)
-			}))
-			if tt.insideKit {
-				api = app.kit.Middleware(api)
-			}
-			top := http.NewServeMux()
-			top.Handle("GET /api/slow", api)
-			top.Handle("/", app.kit.Middleware(testMux(app.kit)))
-			app.server = httptest.NewServer(app.sessions.LoadAndSave(top))
-			t.Cleanup(app.server.Close)
-
-			c := app.client()
-			app.login(c, "alice@example.com")
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				if res, err := c.Get(app.server.URL + "/api/slow"); assert.NoError(t, err) {
-					res.Body.Close()
+			body := logoutDuringSlowRequest(t, app, func(slow http.Handler) http.Handler {
+				if tt.insideKit {
+					return app.kit.Middleware(slow)
 				}
-			}()
-			<-started
-			require.Equal(t, http.StatusOK, app.post(c, "/logout"))
-			close(release)
-			<-done
-			_, _, body := app.get(c, "/whoami")
+				return slow
+			})
 			assert.Equal(t, tt.signedInBack, strings.Contains(body, "alice@example.com"), body)
 		})
 	}
@@ -378,36 +354,51 @@ func TestCompressingCodecKeepsTheSaveCheck(t *testing.T) {
 			t.Parallel()
 			app := newTestApp(t, func(c *Config) { c.Sessions.Codec = codec })
 			app.sessions.IdleTimeout = time.Hour
-			started, release := make(chan struct{}), make(chan struct{})
-			mux := http.NewServeMux()
-			mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
-				close(started)
-				<-release
-				_, _ = io.WriteString(w, "slow")
-			})
-			mux.Handle("/", testMux(app.kit))
-			app.server = httptest.NewServer(app.sessions.LoadAndSave(app.kit.Middleware(mux)))
-			t.Cleanup(app.server.Close)
-			c := app.client()
-			app.login(c, "alice@example.com")
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				if res, err := c.Get(app.server.URL + "/slow"); assert.NoError(t, err) {
-					res.Body.Close()
-				}
-			}()
-			<-started
-			require.Equal(t, http.StatusOK, app.post(c, "/logout"))
-			for key, b := range storeEntries(t, app.sessions) {
+			body := logoutDuringSlowRequest(t, app, app.kit.Middleware)
+			entries := storeEntries(t, app.sessions)
+			require.NotEmpty(t, entries, "the replaced-session records")
+			for key, b := range entries {
 				if _, gz := codec.(gzipCodec); gz {
 					assert.NotContains(t, string(b), replacedKey, "compressed: no byte search finds %s", key)
 				}
 			}
-			close(release)
-			<-done
-			_, _, body := app.get(c, "/whoami")
 			assert.Equal(t, "anonymous", body)
 		})
 	}
+}
+
+// logoutDuringSlowRequest signs alice in, starts GET /slow (served by slow,
+// mounted by mount beside the test app's routes), logs out while it waits,
+// lets it finish, and returns what /whoami says then: the browser follows the
+// cookie the slow request sent back.
+func logoutDuringSlowRequest(t *testing.T, app *testApp, mount func(slow http.Handler) http.Handler) string {
+	t.Helper()
+	started, release := make(chan struct{}), make(chan struct{})
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"ok":true}`)
+	})
+	top := http.NewServeMux()
+	top.Handle("GET /slow", mount(slow))
+	top.Handle("/", app.kit.Middleware(testMux(app.kit)))
+	app.server = httptest.NewServer(app.sessions.LoadAndSave(top))
+	t.Cleanup(app.server.Close)
+
+	c := app.client()
+	app.login(c, "alice@example.com")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if res, err := c.Get(app.server.URL + "/slow"); assert.NoError(t, err) {
+			res.Body.Close()
+		}
+	}()
+	<-started
+	require.Equal(t, http.StatusOK, app.post(c, "/logout"))
+	close(release)
+	<-done
+	_, _, body := app.get(c, "/whoami")
+	return body
 }
