@@ -82,6 +82,11 @@ func (k *Kit) guardSave(ctx context.Context, replaced bool, loaded string) {
 	k.cfg.Logger.Info("prefinery: a request that started before a logout tried to save the logged-out session; saved it signed out")
 }
 
+// guardSave is the save check for c's request, with what the cell knows of it.
+func (c *identityCell) guardSave() {
+	c.kit.guardSave(c.req.Context(), c.wasReplaced(), c.loaded)
+}
+
 // storeKey is token as scs keys it in the store: hashed when the manager
 // says HashTokenInStore, as scs's own store calls do.
 func storeKey(sm *scs.SessionManager, token string) string {

@@ -43,8 +43,7 @@ func (w *guardWriter) writeHeaderOnce(code int) int {
 	}
 	w.wroteHeader = true
 	c, k := w.cell, w.cell.kit
-	replaced := c.wasReplaced()
-	k.guardSave(c.req.Context(), replaced, c.loaded)
+	c.guardSave()
 	h := w.Header()
 	if code == http.StatusNotFound && k.origin == "" && k.cfg.WidgetURL != "" && c.req.URL.Path == k.cfg.WidgetURL {
 		k.diag.report(loaderNotFound)
@@ -117,7 +116,7 @@ func reloadForHTMX(h http.Header, code int) int {
 func (w *guardWriter) finish() {
 	c := w.cell
 	if !w.wroteHeader {
-		c.kit.guardSave(c.req.Context(), c.wasReplaced(), c.loaded)
+		c.guardSave()
 	}
 	if w.protected || !c.wasRead() {
 		return
@@ -185,7 +184,7 @@ func (w *guardWriter) Flush() { _ = w.FlushError() }
 // connection is the handler's from then on: no header of the kit's goes out.
 func (w *guardWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !w.wroteHeader {
-		w.cell.kit.guardSave(w.cell.req.Context(), w.cell.wasReplaced(), w.cell.loaded)
+		w.cell.guardSave()
 		w.wroteHeader = true
 	}
 	return http.NewResponseController(w.ResponseWriter).Hijack()

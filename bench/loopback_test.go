@@ -1,15 +1,11 @@
 package bench
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,37 +28,10 @@ func BenchmarkLoopback(b *testing.B) {
 		defer transport.CloseIdleConnections()
 
 		// 32 signed-in users, each with its own cookie jar.
-		const users = 32
-		clients := make([]*http.Client, users)
-		for i := range clients {
-			jar, _ := cookiejar.New(nil)
-			clients[i] = &http.Client{Jar: jar, Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			res, err := clients[i].PostForm(srv.URL+"/login", url.Values{"email": {"load" + strconv.Itoa(i) + "@example.com"}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			res.Body.Close()
-		}
-		var next atomic.Int64
+		clients := signedInClients(b, srv.URL, transport, 32, "load")
 		b.ReportAllocs()
-		b.SetParallelism(4) // 4×GOMAXPROCS concurrent clients
 		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				c := clients[next.Add(1)%users]
-				res, err := c.Get(srv.URL + "/account")
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode != http.StatusOK {
-					b.Errorf("status %d", res.StatusCode)
-					return
-				}
-			}
-		})
+		fetchAccounts(b, srv.URL, clients)
 	})
 }
 

@@ -10,14 +10,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -69,16 +66,7 @@ func servePages(b *testing.B, h http.Handler) {
 	defer srv.Close()
 	transport := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute}
 	defer transport.CloseIdleConnections()
-	clients := make([]*http.Client, pageUsers)
-	for i := range clients {
-		jar, _ := cookiejar.New(nil)
-		clients[i] = &http.Client{Jar: jar, Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		res, err := clients[i].PostForm(srv.URL+"/login", url.Values{"email": {"user" + strconv.Itoa(i) + "@example.com"}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		res.Body.Close()
-	}
+	clients := signedInClients(b, srv.URL, transport, pageUsers, "user")
 	// One page checked before timing: both apps must render a signed page.
 	res, err := clients[0].Get(srv.URL + "/account")
 	if err != nil {
@@ -89,28 +77,11 @@ func servePages(b *testing.B, h http.Handler) {
 	if !strings.Contains(string(body), "authenticateUser") || !strings.Contains(res.Header.Get("Content-Security-Policy"), "'nonce-") {
 		b.Fatalf("not a signed page with a nonce: %s %s", res.Header.Get("Content-Security-Policy"), body)
 	}
-	var next atomic.Int64
 	b.ReportAllocs()
-	b.SetParallelism(4)
 	cpuBefore := processCPU()
 	b.ResetTimer()
-	defer func() { b.ReportMetric(float64(processCPU()-cpuBefore)/float64(b.N), "cpu-ns/op") }()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			c := clients[next.Add(1)%pageUsers]
-			res, err := c.Get(srv.URL + "/account")
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode != http.StatusOK {
-				b.Errorf("status %d", res.StatusCode)
-				return
-			}
-		}
-	})
+	fetchAccounts(b, srv.URL, clients)
+	b.ReportMetric(float64(processCPU()-cpuBefore)/float64(b.N), "cpu-ns/op")
 }
 
 // processCPU is the CPU time the process (server and clients) used so far:

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -86,10 +85,7 @@ func TestPromiseMatrixSPA(t *testing.T) {
 			jobs = append(jobs, job{col, f})
 		}
 	}
-	tabs := 3
-	if n, err := strconv.Atoi(os.Getenv("PREFINERY_MATRIX_TABS")); err == nil && n > 0 {
-		tabs = n
-	}
+	tabs := matrixTabs(3)
 	queue := make(chan job)
 	var wg sync.WaitGroup
 	for range tabs {

@@ -81,10 +81,7 @@ func TestPromiseMatrix(t *testing.T) {
 			jobs = append(jobs, job{col, f})
 		}
 	}
-	tabs := 6
-	if n, err := strconv.Atoi(os.Getenv("PREFINERY_MATRIX_TABS")); err == nil && n > 0 {
-		tabs = n
-	}
+	tabs := matrixTabs(6)
 	flowTimes := map[string]time.Duration{}
 	var timesMu sync.Mutex
 	queue := make(chan job)
@@ -151,6 +148,15 @@ var knownGap = map[string]string{
 	// Turbo's head merge; the README says: with Turbo, put the embed in
 	// <body>, which the turbo-body row proves holds in every column.
 	"turbo-head/*/*": "documented limit: with Turbo, the embed goes in <body> (turbo-body holds)",
+}
+
+// matrixTabs is how many tabs a matrix runs its flows in: PREFINERY_MATRIX_TABS,
+// or def.
+func matrixTabs(def int) int {
+	if n, err := strconv.Atoi(os.Getenv("PREFINERY_MATRIX_TABS")); err == nil && n > 0 {
+		return n
+	}
+	return def
 }
 
 // gapFor returns the knownGap entry that covers the cell, if any.
