@@ -492,7 +492,7 @@ func flowHTMXHistory(tb *tab, _ *matrixApp, o *observations) error {
 			return "", "", err
 		}
 		for _, p := range []string{strings.Replace(start, "/page", "/other", 1), start} {
-			if err := tb.do(chromedpEval(`history.back()`)); err != nil {
+			if err := tb.do(chromedpEval(`setTimeout(() => history.back(), 0)`)); err != nil { // answered before the navigation starts
 				return "", "", err
 			}
 			id := "other"
