@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 )
 
@@ -22,12 +24,18 @@ import (
 // response's headers, the raw headers of redirects (Clear-Site-Data), and
 // why the back/forward cache did not restore a page.
 
-// tab is one browser context on one column's app.
+// tab is one browser context in the suite's one browser. It runs one flow
+// after another (a new tab costs Chromium about a second of CPU, as much as
+// four page loads): between flows, [tab.reset] clears what a fresh context
+// would not have, and a tab whose flow failed is closed, not reused.
 type tab struct {
-	ctx  context.Context
-	base string
+	root context.Context    // the tab, for its life
+	ctx  context.Context    // the tab, until the current flow's deadline
+	base string             // the current flow's app
+	stop context.CancelFunc // closes the tab
 
 	mu        sync.Mutex
+	origins   map[string]bool              // every origin the flow requested
 	firstURL  map[network.RequestID]string // the URL each request started at
 	responses []seenResponse               // final responses (responseReceived)
 	redirects []rawRedirect                // 3xx, raw headers (responseReceivedExtraInfo)
@@ -51,29 +59,118 @@ type rawRedirect struct {
 // cache (pageshow's persisted), in every document from its first byte.
 const persistedScript = `window.__persisted = false; addEventListener("pageshow", e => { window.__persisted = e.persisted; });`
 
-// openTab opens a browser context in the suite's one browser.
-func openTab(parent context.Context, base string) (*tab, context.CancelFunc, error) {
-	ctx, cancel := chromedp.NewContext(parent, chromedp.WithNewBrowserContext())
-	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute) // a flow, on a loaded machine
-	stop := func() { cancelTimeout(); cancel() }
-	tb := &tab{ctx: ctx, base: base, firstURL: map[network.RequestID]string{}}
+// openTab opens a tab in a browser context of its own (its own cookies,
+// storage and HTTP cache) in the suite's one browser.
+func openTab(browser context.Context) (*tab, error) {
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	tb := &tab{root: ctx, ctx: ctx, stop: cancel, origins: map[string]bool{}, firstURL: map[network.RequestID]string{}}
 	addScript := func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: persistedScript})
 		return chromedp.Void{}, err
 	}
 	if err := chromedp.Do(ctx, addScript); err != nil {
-		stop()
-		return nil, nil, err
+		cancel()
+		return nil, err
 	}
 	if err := chromedp.Listen(ctx, tb.record); err != nil {
-		stop()
-		return nil, nil, err
+		cancel()
+		return nil, err
 	}
 	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
-		stop()
-		return nil, nil, err
+		cancel()
+		return nil, err
 	}
-	return tb, stop, nil
+	return tb, nil
+}
+
+// runFlows runs every job in n tabs of the browser, each tab one job after
+// another; done gets each job's error.
+func runFlows[J any](browser context.Context, n int, jobs []J, run func(tb *tab, j J) error, done func(j J, err error)) {
+	queue := make(chan J)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			var tb *tab
+			defer func() {
+				if tb != nil {
+					tb.stop()
+				}
+			}()
+			for j := range queue {
+				err := runInTab(browser, &tb, func(tb *tab) error { return run(tb, j) })
+				done(j, err)
+			}
+		})
+	}
+	for _, j := range jobs {
+		queue <- j
+	}
+	close(queue)
+	wg.Wait()
+}
+
+// runInTab runs one flow in *tb (opened first if nil) under the flow's
+// deadline, then readies the tab for the next flow, or closes it when the
+// flow or the reset failed.
+func runInTab(browser context.Context, tb **tab, run func(tb *tab) error) error {
+	if *tb == nil {
+		t, err := openTab(browser)
+		if err != nil {
+			return fmt.Errorf("open a tab: %w", err)
+		}
+		*tb = t
+	}
+	t := *tb
+	var cancel context.CancelFunc
+	t.ctx, cancel = context.WithTimeout(t.root, 4*time.Minute) // a flow, on a loaded machine
+	err := run(t)
+	cancel()
+	t.ctx = t.root
+	if err == nil {
+		err = t.reset()
+	}
+	if err != nil {
+		t.stop()
+		*tb = nil
+	}
+	return err
+}
+
+// reset gives the next flow what a new browser context would: about:blank
+// (the last page's scripts stopped), no cookies, an empty HTTP cache, no
+// storage for any origin the last flow reached (sessionStorage, which
+// belongs to the tab, cleared from the last page), no history (so no
+// back/forward cache entry), and no records.
+func (tb *tab) reset() error {
+	ctx, cancel := context.WithTimeout(tb.root, 20*time.Second)
+	defer cancel()
+	_, _ = chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`try { sessionStorage.clear(); localStorage.clear() } catch (e) {}`))
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		return fmt.Errorf("reset the tab: about:blank: %w", err)
+	}
+	if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		return fmt.Errorf("reset the tab: cookies: %w", err)
+	}
+	if _, err := chromedp.Call(ctx, network.ClearBrowserCache, cdp.Empty{}); err != nil {
+		return fmt.Errorf("reset the tab: HTTP cache: %w", err)
+	}
+	tb.mu.Lock()
+	origins := tb.origins
+	tb.origins = map[string]bool{}
+	tb.mu.Unlock()
+	for origin := range origins {
+		if _, err := chromedp.Call(ctx, storage.ClearDataForOrigin, storage.ClearDataForOriginParams{Origin: origin, StorageTypes: "all"}); err != nil {
+			return fmt.Errorf("reset the tab: storage of %s: %w", origin, err)
+		}
+	}
+	if _, err := chromedp.Call(ctx, page.ResetNavigationHistory, cdp.Empty{}); err != nil {
+		return fmt.Errorf("reset the tab: history: %w", err)
+	}
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.firstURL = map[network.RequestID]string{}
+	tb.responses, tb.redirects, tb.notUsed = nil, nil, nil
+	return nil
 }
 
 func lowerHeaders(h network.Headers) map[string]string {
@@ -90,6 +187,9 @@ func (tb *tab) record(ev any) {
 	defer tb.mu.Unlock()
 	switch e := ev.(type) {
 	case *network.EventRequestWillBeSent:
+		if u, err := url.Parse(e.Request.URL); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+			tb.origins[u.Scheme+"://"+u.Host] = true
+		}
 		if _, ok := tb.firstURL[e.RequestID]; !ok {
 			tb.firstURL[e.RequestID] = e.Request.Method + " " + e.Request.URL
 		}
@@ -114,8 +214,8 @@ func (tb *tab) redirectsOf(methodPath string) []map[string]string {
 	var out []map[string]string
 	for _, r := range tb.redirects {
 		first := tb.firstURL[r.id]
-		method, url, _ := strings.Cut(first, " ")
-		if method+" "+strings.TrimPrefix(url, tb.base) == methodPath {
+		method, u, _ := strings.Cut(first, " ")
+		if method+" "+strings.TrimPrefix(u, tb.base) == methodPath {
 			out = append(out, r.headers)
 		}
 	}
@@ -355,7 +455,9 @@ func (tb *tab) waitPath(path, id string) error {
 }
 
 // Shorthands for the actions the flows repeat.
-func chromedpClick(id string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.ID(id)) }
+func chromedpClick(id string) chromedp.Action[chromedp.Void] {
+	return chromedp.Click(chromedp.ID(id))
+}
 
 func chromedpEval(js string) chromedp.Action[chromedp.Void] {
 	return chromedp.Evaluate[chromedp.Void](js)

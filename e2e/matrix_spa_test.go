@@ -86,24 +86,14 @@ func TestPromiseMatrixSPA(t *testing.T) {
 		}
 	}
 	tabs := matrixTabs(3)
-	queue := make(chan job)
-	var wg sync.WaitGroup
-	for range tabs {
-		wg.Go(func() {
-			for j := range queue {
-				obs := observed[j.col]
-				err := runSPAFlow(h, j.flow, spaEnv{origins: o, api: bearers[j.col], cookieAPI: cookies[j.col]}, obs)
-				obs.mu.Lock()
-				obs.errs[j.flow.name] = err
-				obs.mu.Unlock()
-			}
-		})
-	}
-	for _, j := range jobs {
-		queue <- j
-	}
-	close(queue)
-	wg.Wait()
+	runFlows(h.alloc, tabs, jobs, func(tb *tab, j job) error {
+		return runSPAFlow(tb, j.flow, spaEnv{origins: o, api: bearers[j.col], cookieAPI: cookies[j.col]}, observed[j.col])
+	}, func(j job, err error) {
+		obs := observed[j.col]
+		obs.mu.Lock()
+		obs.errs[j.flow.name] = err
+		obs.mu.Unlock()
+	})
 	flowsTook := time.Since(start)
 
 	// What the servers saw, for the rows to judge.
@@ -215,12 +205,8 @@ var spaFlows = []spaFlow{
 	{"spa-cookie", flowSPACookie},
 }
 
-func runSPAFlow(h *harness, f spaFlow, env spaEnv, o *observations) error {
-	tb, stop, err := openTab(h.alloc, env.origins.sameSite)
-	if err != nil {
-		return err
-	}
-	defer stop()
+func runSPAFlow(tb *tab, f spaFlow, env spaEnv, o *observations) error {
+	tb.base = env.origins.sameSite
 	var s spaSeen
 	if err := f.run(tb, env, &s); err != nil {
 		return err
