@@ -14,7 +14,16 @@
 // kit's middleware and the auth middleware, in whichever order those two
 // run; its example shows the usual gin order, the auth first.
 //
-// It is its own module, so the library's go.mod does not require gin.
+// It is its own module, so the library's go.mod does not require gin. Its
+// go.mod requires the oldest gin its tests run against, v1.7.7 (they run
+// against the newest too, with go.newest.mod), so adopting it does not
+// upgrade an app's gin: the build uses the higher of the app's requirement
+// and this one. Its go line is not gin's but the kit's, go 1.26.0 (the kit
+// needs a golang.org/x/net that requires it), and adopting it moves an
+// older go line there. gin releases before v1.9.1 have an advisory,
+// GO-2023-1737 (Context.FileAttachment's Content-Disposition filename),
+// in code this package does not call; whether it applies is the app's
+// gin choice.
 package prefinerygin
 
 import (
