@@ -1,3 +1,6 @@
+// go.mod with the newest gin: .ci/run runs prefinerygin's tests with both
+// (go test -modfile=go.newest.mod ./...); go.mod requires the oldest gin they
+// pass with. Update with go get -modfile=go.newest.mod and go mod tidy -modfile=go.newest.mod.
 module github.com/prefinerykit/prefinery/prefinerygin
 
 go 1.26.0
