@@ -68,6 +68,60 @@ func ExampleWrap() {
 	// {"email":"user@example.com","signature":"77a363130290d42d905b3300cb9fa49b7f484e56300157c899a538ca5bca12b3"}
 }
 
+// An API app whose auth middleware reads the JWT in "Authorization: Token
+// …" and keeps the user in gin's context (the RealWorld Conduit backend's
+// shape), and runs before the kit's middleware, as gin apps usually order
+// them. kit.Login works only inside the kit's middleware, so the auth
+// middleware, unchanged, cannot call it: Login goes after both, reads what
+// the auth middleware left and names that user to the kit. The Kit has
+// neither Sessions nor User: the user is the auth middleware's.
+func ExampleLogin() {
+	gin.SetMode(gin.ReleaseMode) // no route listing on stdout
+	kit, err := prefinery.New(prefinery.Config{Secret: exampleSecret(), ProjectKey: "ab12cd34"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth := func(c *gin.Context) { // the app's, as it was
+		if c.GetHeader("Authorization") == "Token amys-jwt" { // … the app's JWT check
+			c.Set("my_user_model", exampleUser{ID: 1, Email: "amy@example.com", EmailConfirmed: true})
+		}
+	}
+	r := gin.New()
+	r.Use(auth)
+	r.Use(prefinerygin.Wrap(kit.Middleware), prefinerygin.Login(kit, func(c *gin.Context) (string, bool) {
+		v, _ := c.Get("my_user_model")
+		user, _ := v.(exampleUser)
+		return user.Email, user.ID != 0 && user.EmailConfirmed // nobody, or an unconfirmed address: not signed
+	}))
+	r.Any("/prefinery/identity", prefinerygin.Handler(kit.IdentityHandler())) // every method: the kit answers OPTIONS and 405 itself
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+
+	for _, token := range []string{"amys-jwt", ""} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/prefinery/identity", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Token "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		fmt.Println(res.StatusCode, strings.TrimSpace(string(body)))
+	}
+	// Output:
+	// 200 {"email":"amy@example.com","signature":"45cbaed1cb6ee91c2b2043cc7c9dd7ec21cfd19b5629b6cf11c603c099e61c61"}
+	// 401 {"error":"not signed in"}
+}
+
+// exampleUser is the app's user record, as its auth middleware keeps it.
+type exampleUser struct {
+	ID             uint
+	Email          string
+	EmailConfirmed bool
+}
+
 // exampleSecret is the vendor documentation's example secret; an app loads
 // its own with prefinery.SecretFromEnv.
 func exampleSecret() prefinery.Secret {
