@@ -475,16 +475,16 @@ func (a *matrixApp) gin() http.Handler {
 		r.Use(prefinerygin.Wrap(a.sessions.LoadAndSave), prefinerygin.Wrap(a.kit.Middleware))
 	case modeUser:
 		r.Use(prefinerygin.Wrap(a.kit.Middleware))
-	case modeLogin: // the README's one line, in gin's own auth middleware
-		r.Use(prefinerygin.Wrap(a.kit.Middleware), func(c *gin.Context) {
+	case modeLogin: // the README's gin order: the app's auth first, prefinerygin.Login after the kit
+		r.Use(func(c *gin.Context) {
 			if email := a.users.lookup(c.Request); email != "" {
-				if err := a.kit.Login(c.Request.Context(), email); err != nil {
-					c.AbortWithStatus(http.StatusInternalServerError)
-					return
-				}
+				c.Set("email", email)
 			}
-			c.Next()
 		})
+		r.Use(prefinerygin.Wrap(a.kit.Middleware), prefinerygin.Login(a.kit, func(c *gin.Context) (string, bool) {
+			email := c.GetString("email")
+			return email, email != ""
+		}))
 	}
 	r.SetHTMLTemplate(h.pages)
 	r.GET("/account", func(c *gin.Context) { // rendered by gin, as the README's gin block
