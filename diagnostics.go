@@ -67,7 +67,7 @@ var diagnosticMessages = [diagnosticCount]struct {
 // fixWithoutSessions is the fix for a Kit without Config.Sessions, where the
 // table's names scs.
 var fixWithoutSessions = map[diagnostic]string{
-	notThroughKit: "wrap the routes in kit.Middleware, with the app's auth middleware (which calls kit.Login) inside it: kit.Middleware(auth(mux))",
+	notThroughKit: "wrap the routes in kit.Middleware, with the app's auth middleware (which calls kit.Login) inside it: kit.Middleware(auth(mux)); in gin, whose auth usually runs first, add prefinerygin.Login after prefinerygin.Wrap(kit.Middleware)",
 }
 
 // diagnostics logs each diagnostic once.

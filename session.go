@@ -137,7 +137,7 @@ func (k *Kit) Logout(ctx context.Context) error {
 func (k *Kit) setOwnUser(ctx context.Context, op, identifier string) error {
 	if k.cellOf(ctx) == nil {
 		k.diag.report(notThroughKit) // logged too: an app may not check this error
-		return errs.New(op+" ran on a request that did not pass through kit.Middleware: without Config.Sessions it names the user of the request it is given; wrap the routes in kit.Middleware and call "+op+" inside it (from the app's auth middleware, or its logout handler)", ErrNoSession)
+		return errs.New(op+" ran on a request that did not pass through kit.Middleware: without Config.Sessions it names the user of the request it is given; wrap the routes in kit.Middleware and call "+op+" inside it (from the app's auth middleware, or its logout handler; in gin, prefinerygin.Login after prefinerygin.Wrap(kit.Middleware))", ErrNoSession)
 	}
 	k.setRequestIdentifier(ctx, identifier)
 	return nil

@@ -333,7 +333,7 @@ func TestWiringMessagesFitTheMode(t *testing.T) {
 		sessions     bool
 		want, reject string
 	}{
-		{"Login per request, no scs", false, "kit.Middleware(auth(mux))", "LoadAndSave"},
+		{"Login per request, no scs", false, "kit.Middleware(auth(mux)); in gin, whose auth usually runs first, add prefinerygin.Login", "LoadAndSave"},
 		{"scs", true, "LoadAndSave", "auth(mux)"},
 	}
 	for _, tt := range tests {
