@@ -4,7 +4,11 @@
 // so a test says "this page signs ada@example.com" in one line. The example
 // of [SignedInAs] shows such a test, with its Kit from [New], as code the
 // compiler checks; code without a testing.TB (TestMain, a fixture built
-// once) takes its Kit from [NewKit], as its example shows.
+// once) takes its Kit from [NewKit], as its example shows. An app that builds
+// its Kit itself needs neither in its tests: in a test binary, prefinery.New
+// uses this package's secret and the stand-in when the environment names
+// none. Tests that render no signed-in page ask [SignedInAfter] whom the
+// app's auth middleware signs in.
 //
 // Besides the standard library and the kit it needs only golang.org/x/net's
 // HTML parser (to read a page as a browser does), which the kit's module
@@ -16,6 +20,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -208,6 +214,34 @@ func SignedInAs(t testing.TB, page string) string {
 func SignedIn(t testing.TB, page string) string {
 	t.Helper()
 	return SignedInAs(t, page)
+}
+
+// SignedInAfter serves r through kit.Middleware to run, as the app's
+// handlers are served behind it, and returns the identifier the kit signs
+// for the request once run has returned ("" when nobody is signed in). A
+// test checks an app whose auth middleware names the user with kit.Login, or
+// whose Config.User finds them, without rendering a page: run is the app's
+// auth middleware with the request it is given, such as
+// authenticate(http.NotFoundHandler()).ServeHTTP, or an Echo or gin
+// middleware run on a test context after setting its request to it. A Kit
+// with Config.Sessions also needs sessions.LoadAndSave around it: read such an
+// app's pages with [SignedInAs]. A nil run only reads the identity. It fails
+// the test on a nil Kit.
+func SignedInAfter(t testing.TB, kit *prefinery.Kit, r *http.Request, run func(http.ResponseWriter, *http.Request)) string {
+	t.Helper()
+	if kit == nil {
+		t.Fatalf("prefinerytest: SignedInAfter got a nil Kit: pass the one the app's routes use")
+	}
+	var who string
+	kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if run != nil {
+			run(w, r)
+		}
+		if id, ok := kit.Identity(r.Context()); ok {
+			who = id.Identifier
+		}
+	})).ServeHTTP(httptest.NewRecorder(), r)
+	return who
 }
 
 // EndpointIdentity reads an answer of the identity endpoint
