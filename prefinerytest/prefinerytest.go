@@ -128,7 +128,7 @@ func readCall(t testing.TB, script string, m []int) Call {
 		}
 	}
 	if c.Signature != "" && !hmac.Equal([]byte(c.Signature), []byte(sign(c.Identifier))) {
-		t.Fatalf("prefinerytest: the %s call signs %q with a signature that is not its signature under the test secret", name, c.Identifier)
+		t.Fatalf("prefinerytest: the %s call signs %q with a signature that is not its signature under the test secret%s", name, c.Identifier, otherSecretHint)
 	}
 	return c
 }
@@ -273,10 +273,15 @@ func EndpointIdentity(t testing.TB, status int, body []byte) string {
 		t.Fatalf("prefinerytest: the identity endpoint's body has fields %d, want one identifier and its signature", len(fields))
 	}
 	if !hmac.Equal([]byte(signature), []byte(sign(identifier))) {
-		t.Fatalf("prefinerytest: the identity endpoint signs %q with a signature that is not its signature under the test secret", identifier)
+		t.Fatalf("prefinerytest: the identity endpoint signs %q with a signature that is not its signature under the test secret%s", identifier, otherSecretHint)
 	}
 	return identifier
 }
+
+// otherSecretHint ends a failure over a signature made with another secret:
+// the likeliest cause, a Kit built by prefinery.New in a test run whose
+// environment holds a project's secret (New reads it when it is set).
+const otherSecretHint = " (a Kit from prefinery.New signs with PREFINERY_IDENTITY_SECRET when the test's environment sets it)"
 
 // sign is the signature of identifier under the test secret, computed here
 // with crypto/hmac, independently of the kit.
