@@ -13,6 +13,8 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/prefinerykit/prefinery/internal/cachecontrol"
 	"github.com/prefinerykit/prefinery/internal/errs"
+	"github.com/prefinerykit/prefinery/internal/secret"
+	"github.com/prefinerykit/prefinery/internal/testkit"
 )
 
 // Config configures a [Kit]. The zero value of every optional field is safe
@@ -159,22 +161,30 @@ const (
 
 // normalized returns the Config a Kit keeps: validated, with every default
 // filled in (the loader's URL from ProjectKey among them). The Secret is
-// checked, then left to the Kit, which swaps it on Rotate.
-func (c Config) normalized() (Config, error) {
+// checked, then left to the Kit, which swaps it on Rotate. In a test binary
+// (inTest), a secret and a loader that neither c nor the environment names
+// are the test secret and the stand-in's (see [New]).
+func (c Config) normalized(inTest bool) (Config, error) {
 	c.SPAOrigins = slices.Clone(c.SPAOrigins) // the app's slice may change after New
+	if _, set := os.LookupEnv(defaultSecretEnv); c.Secret.isZero() && inTest && !set {
+		c.Secret = Secret{key: secret.New(testkit.SecretText)} // a constant NewSecret accepts (TestTestBinaryDefaults)
+	}
 	if c.Secret.isZero() {
-		secret, err := SecretFromEnv(defaultSecretEnv)
+		s, err := SecretFromEnv(defaultSecretEnv)
 		if err != nil {
 			return c, configError("Secret", "none given, and "+errs.Reason(err), err)
 		}
-		c.Secret = secret
+		c.Secret = s
 	}
 	if c.ProjectKey == "" && c.WidgetURL == "" && !c.EndpointOnly {
-		if key, ok := os.LookupEnv(defaultProjectKeyEnv); ok {
-			if !isAlnum(key, 64) {
-				return c, configError("ProjectKey", "the environment variable "+defaultProjectKeyEnv+" must be 1 to 64 ASCII letters and digits, as in Prefinery's embed snippet")
-			}
+		key, ok := os.LookupEnv(defaultProjectKeyEnv)
+		switch {
+		case ok && !isAlnum(key, 64):
+			return c, configError("ProjectKey", "the environment variable "+defaultProjectKeyEnv+" must be 1 to 64 ASCII letters and digits, as in Prefinery's embed snippet")
+		case ok:
 			c.ProjectKey = key
+		case inTest:
+			c.WidgetURL = testkit.WidgetURL
 		}
 	}
 	if err := c.validate(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/prefinerykit/prefinery/internal/testkit"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -169,5 +170,91 @@ func TestProjectKeyFromTheEnvironment(t *testing.T) {
 		_, err = New(cfg)
 		assert.ErrorIs(t, err, ErrInvalidConfig)
 		assert.ErrorContains(t, err, "the environment variable PREFINERY_PROJECT_KEY", "AutoInsert %v: the missing key names its variable", cfg.AutoInsert)
+	}
+}
+
+// TestTestBinaryDefaults: in a test binary, a Config that names no secret or
+// loader, with the environment silent, gets the test secret and the
+// stand-in's loader; a variable that is set is read as always, and anything
+// the Config names wins.
+func TestTestBinaryDefaults(t *testing.T) {
+	const (
+		secretEnv = "PREFINERY_IDENTITY_SECRET"
+		keyEnv    = "PREFINERY_PROJECT_KEY"
+		unset     = "(unset)"
+	)
+	testKey := mustSecret(testkit.SecretText).key.Sign("ada@example.com")
+	tests := []struct {
+		name           string
+		inTest         bool
+		cfg            Config
+		secret, key    string // the environment; unset leaves the variable out
+		wantSignedWith string // the signature of ada@example.com; "" when New fails
+		wantWidgetURL  string
+		wantErr        string
+	}{
+		{"test binary, silent environment", true, Config{AutoInsert: true}, unset, unset, testKey, testkit.WidgetURL, ""},
+		{"test binary, endpoint only", true, Config{EndpointOnly: true}, unset, unset, testKey, "", ""},
+		{"test binary, the Config's secret and key", true, Config{Secret: testSecret, ProjectKey: "ab12cd34"}, unset, unset, testSecret.key.Sign("ada@example.com"), "https://widget.prefinery.com/widget/v2/ab12cd34.js", ""},
+		{"test binary, the environment's secret and key", true, Config{}, testSecretText, "env12key", testSecret.key.Sign("ada@example.com"), "https://widget.prefinery.com/widget/v2/env12key.js", ""},
+		{"test binary, a variable set empty is read", true, Config{}, "", unset, "", "", "PREFINERY_IDENTITY_SECRET: the secret is empty"},
+		{"test binary, a malformed key is refused", true, Config{}, unset, "not/a key", "", "", "PREFINERY_PROJECT_KEY must be"},
+		{"other binary, silent environment", false, Config{EndpointOnly: true}, unset, unset, "", "", "PREFINERY_IDENTITY_SECRET is not set"},
+		{"other binary, no loader", false, Config{Secret: testSecret, AutoInsert: true}, unset, unset, "", "", "AutoInsert: needs ProjectKey"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for name, v := range map[string]string{secretEnv: tt.secret, keyEnv: tt.key} {
+				if v != unset {
+					t.Setenv(name, v)
+					continue
+				}
+				t.Setenv(name, "") // restored after the test
+				require.NoError(t, os.Unsetenv(name))
+			}
+			cfg, err := tt.cfg.normalized(tt.inTest)
+			if tt.wantErr != "" {
+				assert.ErrorIs(t, err, ErrInvalidConfig)
+				assert.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantSignedWith, cfg.Secret.key.Sign("ada@example.com"))
+			assert.Equal(t, tt.wantWidgetURL, cfg.WidgetURL)
+		})
+	}
+	_, err := NewSecret(testkit.SecretText)
+	assert.NoError(t, err, "the test secret passes NewSecret's checks")
+}
+
+// TestMustNew: MustNew returns New's Kit, and panics with New's error.
+func TestMustNew(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		cfg     Config
+		wantErr string // "" when MustNew returns a Kit
+	}{
+		{"valid", Config{Secret: testSecret, EndpointOnly: true}, ""},
+		{"invalid", Config{Secret: testSecret, EndpointOnly: true, Kind: "phone"}, "Kind"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if tt.wantErr == "" {
+				kit := MustNew(tt.cfg)
+				require.NotNil(t, kit)
+				assert.Equal(t, testSecret.key.Sign("a@b.c"), kit.Sign("a@b.c"))
+				return
+			}
+			defer func() {
+				err, ok := recover().(error)
+				require.True(t, ok, "MustNew panics with an error")
+				assert.ErrorIs(t, err, ErrInvalidConfig)
+				assert.ErrorContains(t, err, tt.wantErr)
+			}()
+			MustNew(tt.cfg)
+			t.Fatal("MustNew returned")
+		})
 	}
 }

@@ -2,6 +2,7 @@ package prefinery
 
 import (
 	"sync/atomic"
+	"testing"
 
 	"github.com/prefinerykit/prefinery/internal/csp"
 )
@@ -29,8 +30,16 @@ type Kit struct {
 
 // New validates cfg and returns a ready Kit. Every problem is reported here,
 // as an error wrapping [ErrInvalidConfig] that names the field.
+//
+// In a test binary (built by go test), a Config that names no secret while
+// PREFINERY_IDENTITY_SECRET is unset gets the public test secret of package
+// prefinerytest, and one that names no loader (neither ProjectKey, WidgetURL
+// nor EndpointOnly) while PREFINERY_PROJECT_KEY is unset gets the offline
+// stand-in's (standin.WidgetURL): code that builds the app's Kit runs in the
+// app's tests as it is. A variable that is set, even to "", is read as
+// always; any other binary reads the environment alone.
 func New(cfg Config) (*Kit, error) {
-	cfg, err := cfg.normalized()
+	cfg, err := cfg.normalized(inTestBinary())
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +54,23 @@ func New(cfg Config) (*Kit, error) {
 	k.cfg.Secret = Secret{} // the current secret lives in k.secret alone
 	k.secret.Store(&secret)
 	return k, nil
+}
+
+// inTestBinary reports whether the program was built by go test; the
+// package's own tests switch it off, so that they see what any other binary
+// sees.
+var inTestBinary = testing.Testing
+
+// MustNew is [New] for code that has no error to return, such as a routes
+// function or a service container's constructor, that runs in main and in
+// the app's tests alike: it panics with New's error, so a misconfigured app
+// stops at startup, naming the field or the variable.
+func MustNew(cfg Config) *Kit {
+	k, err := New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return k
 }
 
 // Rotate switches the Kit to a new secret without a restart. A request signs

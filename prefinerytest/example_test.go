@@ -55,3 +55,29 @@ func ExampleNewKit() {
 	fmt.Println(fixture.kit.Sign("ada@example.com") != "")
 	// Output: true
 }
+
+// An app whose auth middleware names the user to the kit (README row (b)),
+// and whose tests render no signed-in page, checks its integration in one
+// line: its auth middleware, run behind the kit, names the confirmed user.
+// The Kit is the one the app's own code built with prefinery.New or MustNew:
+// in a test binary that needs no environment. An example has no test's t, so
+// this one is compiled, not run; TestSignedInAfter runs the same steps.
+func ExampleSignedInAfter() {
+	var t *testing.T // the test's own t
+
+	kit := prefinery.MustNew(prefinery.Config{AutoInsert: true}) // as the app builds it
+	authenticate := func(next http.Handler) http.Handler {       // the app's auth middleware
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") == "Token ada" {
+				_ = kit.Login(r.Context(), "ada@example.com")
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "Token ada")
+	if got := prefinerytest.SignedInAfter(t, kit, r, authenticate(http.NotFoundHandler()).ServeHTTP); got != "ada@example.com" {
+		t.Errorf("the auth middleware signs in %q", got)
+	}
+}

@@ -4,7 +4,11 @@
 // so a test says "this page signs ada@example.com" in one line. The example
 // of [SignedInAs] shows such a test, with its Kit from [New], as code the
 // compiler checks; code without a testing.TB (TestMain, a fixture built
-// once) takes its Kit from [NewKit], as its example shows.
+// once) takes its Kit from [NewKit], as its example shows. An app that builds
+// its Kit itself needs neither in its tests: in a test binary, prefinery.New
+// uses this package's secret and the stand-in when the environment names
+// none. Tests that render no signed-in page ask [SignedInAfter] whom the
+// app's auth middleware signs in.
 //
 // Besides the standard library and the kit it needs only golang.org/x/net's
 // HTML parser (to read a page as a browser does), which the kit's module
@@ -16,6 +20,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -122,7 +128,7 @@ func readCall(t testing.TB, script string, m []int) Call {
 		}
 	}
 	if c.Signature != "" && !hmac.Equal([]byte(c.Signature), []byte(sign(c.Identifier))) {
-		t.Fatalf("prefinerytest: the %s call signs %q with a signature that is not its signature under the test secret", name, c.Identifier)
+		t.Fatalf("prefinerytest: the %s call signs %q with a signature that is not its signature under the test secret%s", name, c.Identifier, otherSecretHint)
 	}
 	return c
 }
@@ -210,6 +216,34 @@ func SignedIn(t testing.TB, page string) string {
 	return SignedInAs(t, page)
 }
 
+// SignedInAfter serves r through kit.Middleware to run, as the app's
+// handlers are served behind it, and returns the identifier the kit signs
+// for the request once run has returned ("" when nobody is signed in). A
+// test checks an app whose auth middleware names the user with kit.Login, or
+// whose Config.User finds them, without rendering a page: run is the app's
+// auth middleware with the request it is given, such as
+// authenticate(http.NotFoundHandler()).ServeHTTP, or an Echo or gin
+// middleware run on a test context after setting its request to it. A Kit
+// with Config.Sessions also needs sessions.LoadAndSave around it: read such an
+// app's pages with [SignedInAs]. A nil run only reads the identity. It fails
+// the test on a nil Kit.
+func SignedInAfter(t testing.TB, kit *prefinery.Kit, r *http.Request, run func(http.ResponseWriter, *http.Request)) string {
+	t.Helper()
+	if kit == nil {
+		t.Fatalf("prefinerytest: SignedInAfter got a nil Kit: pass the one the app's routes use")
+	}
+	var who string
+	kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if run != nil {
+			run(w, r)
+		}
+		if id, ok := kit.Identity(r.Context()); ok {
+			who = id.Identifier
+		}
+	})).ServeHTTP(httptest.NewRecorder(), r)
+	return who
+}
+
 // EndpointIdentity reads an answer of the identity endpoint
 // (kit.IdentityHandler): it returns the identifier a 200's body signs, after
 // checking the body is exactly the Web API's object ({"<kind>": …,
@@ -239,10 +273,15 @@ func EndpointIdentity(t testing.TB, status int, body []byte) string {
 		t.Fatalf("prefinerytest: the identity endpoint's body has fields %d, want one identifier and its signature", len(fields))
 	}
 	if !hmac.Equal([]byte(signature), []byte(sign(identifier))) {
-		t.Fatalf("prefinerytest: the identity endpoint signs %q with a signature that is not its signature under the test secret", identifier)
+		t.Fatalf("prefinerytest: the identity endpoint signs %q with a signature that is not its signature under the test secret%s", identifier, otherSecretHint)
 	}
 	return identifier
 }
+
+// otherSecretHint ends a failure over a signature made with another secret:
+// the likeliest cause, a Kit built by prefinery.New in a test run whose
+// environment holds a project's secret (New reads it when it is set).
+const otherSecretHint = " (a Kit from prefinery.New signs with PREFINERY_IDENTITY_SECRET when the test's environment sets it)"
 
 // sign is the signature of identifier under the test secret, computed here
 // with crypto/hmac, independently of the kit.

@@ -14,7 +14,9 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/internal/testkit"
 	"github.com/prefinerykit/prefinery/prefinerytest"
+	"github.com/prefinerykit/prefinery/standin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -192,4 +194,74 @@ func TestEndpointIdentity(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, fails(func(t testing.TB) { prefinerytest.EndpointIdentity(t, status, forged) }), "a forged signature fails")
 	assert.True(t, fails(func(t testing.TB) { prefinerytest.EndpointIdentity(t, 500, nil) }), "a 500 fails")
+}
+
+// TestSignedInAfter: an app's auth step, run behind the kit, names the user
+// it finds to the kit (Login per request, or Config.User), and nobody else;
+// a nil Kit fails the test.
+func TestSignedInAfter(t *testing.T) {
+	confirmed := map[string]bool{"ada@example.com": true, "eve@example.com": false}
+	perRequest := prefinerytest.New(t, prefinery.Config{AutoInsert: true})
+	authenticate := func(next http.Handler) http.Handler { // an app's auth middleware, as README row (b)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if email := r.Header.Get("X-User"); confirmed[email] {
+				assert.NoError(t, perRequest.Login(r.Context(), email))
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	userFunc := prefinerytest.New(t, prefinery.Config{EndpointOnly: true, User: func(r *http.Request) (string, bool) {
+		email := r.Header.Get("X-User")
+		return email, confirmed[email]
+	}})
+	tests := []struct {
+		name string
+		kit  *prefinery.Kit
+		run  func(http.ResponseWriter, *http.Request)
+		user string // the request's X-User
+		want string
+	}{
+		{"Login from the auth middleware", perRequest, authenticate(http.NotFoundHandler()).ServeHTTP, "ada@example.com", "ada@example.com"},
+		{"an unconfirmed address is not named", perRequest, authenticate(http.NotFoundHandler()).ServeHTTP, "eve@example.com", ""},
+		{"nobody signed in", perRequest, authenticate(http.NotFoundHandler()).ServeHTTP, "", ""},
+		{"no auth step: nobody named", perRequest, nil, "ada@example.com", ""},
+		{"Config.User finds the user", userFunc, nil, "ada@example.com", "ada@example.com"},
+		{"Config.User, unconfirmed", userFunc, nil, "eve@example.com", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.Header.Set("X-User", tt.user)
+			assert.Equal(t, tt.want, prefinerytest.SignedInAfter(t, tt.kit, r, tt.run))
+		})
+	}
+	assert.True(t, fails(func(t testing.TB) {
+		prefinerytest.SignedInAfter(t, nil, httptest.NewRequest(http.MethodGet, "/", nil), nil)
+	}), "a nil Kit fails the test")
+}
+
+// TestNewInATestBinary: prefinery.New, as an app's own code calls it, needs
+// no environment in a test binary: its Kit signs with the test secret and
+// loads the stand-in, so SignedInAs reads the app's pages.
+func TestNewInATestBinary(t *testing.T) {
+	t.Setenv("PREFINERY_IDENTITY_SECRET", "")
+	t.Setenv("PREFINERY_PROJECT_KEY", "")
+	require.NoError(t, os.Unsetenv("PREFINERY_IDENTITY_SECRET"))
+	require.NoError(t, os.Unsetenv("PREFINERY_PROJECT_KEY"))
+	kit := prefinery.MustNew(prefinery.Config{User: func(*http.Request) (string, bool) { return "ada@example.com", true }, AutoInsert: true})
+	page := kit.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte("<html><body><h1>Account</h1></body></html>"))
+	}))
+	rec := httptest.NewRecorder()
+	page.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/account", nil))
+	assert.Equal(t, "ada@example.com", prefinerytest.SignedInAs(t, rec.Body.String()))
+	assert.Contains(t, rec.Body.String(), standinLoader)
+}
+
+// TestSharedValues: the values a test binary's Kit falls back to are this
+// package's secret and the stand-in's loader.
+func TestSharedValues(t *testing.T) {
+	assert.Equal(t, prefinerytest.SecretText, testkit.SecretText)
+	assert.Equal(t, standin.WidgetURL, testkit.WidgetURL)
 }

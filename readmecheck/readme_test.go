@@ -99,6 +99,7 @@ var (
 	logout    http.HandlerFunc // a logout handler that calls kit.Logout
 
 	currentUser           func(*http.Request) (appUser, bool) // the app's own auth
+	authenticate          echo.MiddlewareFunc                 // an Echo app's auth middleware
 
 	requireAuthentication func(http.Handler) http.Handler
 	userFromBearerToken   func(*http.Request) (identifier string, verified bool)

@@ -130,9 +130,13 @@ func TestSPAPageAndStandIn(t *testing.T) {
 	assert.Contains(t, body, "window.prefineryCalls")
 }
 
+// TestNewNeedsSecret: without a secret New fails. In a test binary the kit
+// signs with the test secret when PREFINERY_IDENTITY_SECRET is unset, so the
+// test sets it empty, as a deployment that forgot it would.
 func TestNewNeedsSecret(t *testing.T) {
+	t.Setenv("PREFINERY_IDENTITY_SECRET", "")
 	_, err := New(Options{})
-	assert.Error(t, err)
+	assert.ErrorContains(t, err, "PREFINERY_IDENTITY_SECRET")
 }
 
 // TestWebhooks: a delivery signed with the demo's webhook secret is verified

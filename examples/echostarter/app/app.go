@@ -46,16 +46,12 @@ type server struct {
 
 // New returns the app with users (by email).
 func New(users ...*User) (*echo.Echo, error) {
-	s := &server{users: map[string]*User{}, sessions: map[string]*User{}}
+	s := &server{users: map[string]*User{}, sessions: map[string]*User{}, kit: prefinery.MustNew(prefinery.Config{AutoInsert: true})}
 	for _, u := range users {
 		s.users[u.Email] = u
 	}
 	e := echo.New()
 	e.Renderer = renderer{template.Must(template.New("page").Parse(page))}
-	var err error
-	if s.kit, err = prefinery.New(prefinery.Config{AutoInsert: true}); err != nil {
-		return nil, err
-	}
 	e.Use(echo.WrapMiddleware(s.kit.Middleware), s.authenticate)
 	e.GET("/", func(c echo.Context) error {
 		user, _ := c.Get("user").(*User)

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,19 +13,15 @@ import (
 )
 
 // fixture is built once, in TestMain, the way starter apps build their
-// service container for every test; TestMain has no testing.TB, so the kit
-// comes from prefinerytest.NewKit.
+// service container for every test, with the kit the app's own code builds:
+// in a test binary prefinery.New (and MustNew) needs no environment.
 var fixture *server
 
 func TestMain(m *testing.M) {
 	fixture = &server{users: map[string]*User{}, sessions: map[string]*User{
 		"ada-sid": {Email: "ada@example.com", EmailConfirmed: true},
 		"eve-sid": {Email: "eve@example.com"},
-	}}
-	var err error
-	if fixture.kit, err = prefinerytest.NewKit(prefinery.Config{AutoInsert: true}); err != nil {
-		log.Fatal(err)
-	}
+	}, kit: prefinery.MustNew(prefinery.Config{AutoInsert: true})}
 	os.Exit(m.Run())
 }
 
@@ -35,17 +30,12 @@ func TestMain(m *testing.M) {
 // middleware names the confirmed user to it, and nobody else.
 func TestAuthenticateNamesTheUser(t *testing.T) {
 	for sid, want := range map[string]string{"ada-sid": "ada@example.com", "eve-sid": "", "": ""} {
-		e := echo.New()
-		e.Use(echo.WrapMiddleware(fixture.kit.Middleware), fixture.authenticate)
-		var got string
-		e.GET("/", func(c echo.Context) error {
-			id, _ := fixture.kit.Identity(c.Request().Context())
-			got = id.Identifier
-			return c.NoContent(http.StatusNoContent)
-		})
 		req := httptest.NewRequest(http.MethodGet, "/", nil)
 		req.AddCookie(&http.Cookie{Name: "sid", Value: sid})
-		e.ServeHTTP(httptest.NewRecorder(), req)
-		assert.Equal(t, want, got, "session %q", sid)
+		c := echo.New().NewContext(req, httptest.NewRecorder())
+		assert.Equal(t, want, prefinerytest.SignedInAfter(t, fixture.kit, req, func(_ http.ResponseWriter, r *http.Request) {
+			c.SetRequest(r)
+			_ = fixture.authenticate(func(echo.Context) error { return nil })(c)
+		}), "session %q", sid)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/prefinerykit/prefinery/examples/letsgo/models"
 	"github.com/prefinerykit/prefinery/internal/frameworktest"
 	"github.com/prefinerykit/prefinery/prefinerytest"
@@ -48,34 +49,7 @@ func TestAdoptedApp(t *testing.T) {
 	handler, err := New(Config{Users: models.NewUserModel(models.User{Name: "Bob", Email: "Bob@Example.com", EmailConfirmed: true}),
 		Logger: slogDiscard()})
 	require.NoError(t, err)
-	srv := httptest.NewServer(handler)
-	defer srv.Close()
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	get := func(path string) (*http.Response, string) {
-		res, err := c.Get(srv.URL + path)
-		require.NoError(t, err)
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res, string(b)
-	}
-	post := func(path, page string, form url.Values) (*http.Response, string) {
-		m := csrfField.FindStringSubmatch(page)
-		require.NotNil(t, m, "a CSRF token on the page")
-		form.Set("csrf_token", html.UnescapeString(m[1]))
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", srv.URL)
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
-		req.Header.Set("Sec-Fetch-Mode", "navigate")
-		req.Header.Set("Sec-Fetch-Dest", "document")
-		req.Header.Set("Referer", srv.URL+"/")
-		res, err := c.Do(req)
-		require.NoError(t, err)
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res, string(b)
-	}
+	get, post := browser(t, handler)
 
 	_, page := get("/user/login")
 	assert.Empty(t, prefinerytest.SignedInAs(t, page), "nobody signed in")
@@ -96,4 +70,62 @@ func TestAdoptedApp(t *testing.T) {
 	assert.Equal(t, `"cache"`, res.Request.Response.Header.Get("Clear-Site-Data"), "the logout response clears the browser's cache")
 	assert.Empty(t, prefinerytest.SignedInAs(t, page), "nothing signed after logout")
 	assert.Contains(t, page, "logged out successfully")
+}
+
+// TestTheBooksTestHelpers: the book's tests build their own application
+// (newTestApplication) and serve app.routes(), without main. The kit is built
+// in routes(), so those tests need no fixture line and no environment (in a
+// test binary the kit signs with prefinerytest's secret); a test that signs
+// in checks the page in one line.
+func TestTheBooksTestHelpers(t *testing.T) {
+	for _, name := range []string{"PREFINERY_IDENTITY_SECRET", "PREFINERY_PROJECT_KEY"} {
+		t.Setenv(name, "")
+		require.NoError(t, os.Unsetenv(name))
+	}
+	templateCache, err := newTemplateCache()
+	require.NoError(t, err)
+	app := &application{ // as the book's newTestApplication builds it: no kit
+		logger:         slogDiscard(),
+		users:          models.NewUserModel(models.User{Name: "Bob", Email: "Bob@Example.com", EmailConfirmed: true}),
+		templateCache:  templateCache,
+		sessionManager: scs.New(),
+	}
+	get, post := browser(t, app.routes())
+	_, page := get("/user/login")
+	_, page = post("/user/login", page, url.Values{"email": {"bob@example.com"}, "password": {"pa55word"}})
+	assert.Equal(t, "Bob@Example.com", prefinerytest.SignedInAs(t, page))
+}
+
+// browser serves handler and returns a browser's GET and form POST (with
+// the CSRF token of the page it posts from), both following redirects.
+func browser(t *testing.T, handler http.Handler) (get func(path string) (*http.Response, string), post func(path, page string, form url.Values) (*http.Response, string)) {
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	do := func(req *http.Request) (*http.Response, string) {
+		res, err := c.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	}
+	get = func(path string) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		return do(req)
+	}
+	post = func(path, page string, form url.Values) (*http.Response, string) {
+		m := csrfField.FindStringSubmatch(page)
+		require.NotNil(t, m, "a CSRF token on the page")
+		form.Set("csrf_token", html.UnescapeString(m[1]))
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", srv.URL)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		req.Header.Set("Sec-Fetch-Dest", "document")
+		req.Header.Set("Referer", srv.URL+"/")
+		return do(req)
+	}
+	return get, post
 }

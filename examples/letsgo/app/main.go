@@ -44,8 +44,5 @@ func New(cfg Config) (http.Handler, error) {
 		templateCache:  templateCache,
 		sessionManager: sessionManager,
 	}
-	if app.kit, err = prefinery.New(prefinery.Config{User: app.prefineryUser, AutoInsert: true}); err != nil {
-		return nil, err
-	}
 	return app.routes(), nil
 }

@@ -6,10 +6,12 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/justinas/alice"
+	"github.com/prefinerykit/prefinery"
 	"github.com/prefinerykit/prefinery/examples/letsgo/ui"
 )
 
 func (app *application) routes() http.Handler {
+	app.kit = prefinery.MustNew(prefinery.Config{User: app.prefineryUser, AutoInsert: true})
 	router := httprouter.New()
 	router.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { app.clientError(w, http.StatusNotFound) })
 	static, _ := fs.Sub(ui.Files, "static")
