@@ -121,6 +121,9 @@ func (iw *insertWriter) decide(first []byte) {
 		h.Set("Content-Type", http.DetectContentType(first)) // what net/http would send
 	}
 	if !iw.isAppPage(h) {
+		if iw.status == http.StatusOK && h.Get("Content-Encoding") != "" && isHTML(h) && !iw.rendered.Load() {
+			iw.kit.diag.report(encodedPage) // a compressor inside the kit: no page gets the snippet
+		}
 		iw.state = passThrough
 		iw.ResponseWriter.WriteHeader(iw.status)
 		return
@@ -141,6 +144,11 @@ func (iw *insertWriter) isAppPage(h http.Header) bool {
 			return false
 		}
 	}
+	return isHTML(h)
+}
+
+// isHTML reports whether the response's Content-Type is text/html.
+func isHTML(h http.Header) bool {
 	mediaType, _, err := mime.ParseMediaType(h.Get("Content-Type"))
 	return err == nil && mediaType == "text/html"
 }

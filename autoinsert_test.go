@@ -369,3 +369,37 @@ func TestStubIsTheTemplates(t *testing.T) {
 	assert.Contains(t, renderFor(t, kit, "", embedOf(kit)), "<script>"+stubJS+"</script>")
 	assert.Equal(t, "'sha256-hpWTnmvbG9F+G7Bn2hxNZquXDTMhv4QDRmnrbwBD+wY='", StubCSPSource())
 }
+
+// TestAutoInsertSaysWhenAPageCameCompressed: a compressing middleware inside
+// the kit hands AutoInsert gzip, where it inserts nothing; that is logged
+// once at WARN with the fix (the order of the two middlewares). Controls: a
+// plain page, compressed JSON and a compressed 404 log nothing.
+func TestAutoInsertSaysWhenAPageCameCompressed(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		warns   bool
+	}{
+		{"gzip page", htmlHandler(200, "\x1f\x8b", "Content-Type", "text/html; charset=utf-8", "Content-Encoding", "gzip"), true},
+		{"plain page", htmlHandler(200, page, "Content-Type", "text/html"), false},
+		{"gzip JSON", htmlHandler(200, "\x1f\x8b", "Content-Type", "application/json", "Content-Encoding", "gzip"), false},
+		{"gzip 404", htmlHandler(404, "\x1f\x8b", "Content-Type", "text/html", "Content-Encoding", "gzip"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			logger, logs := testLogger()
+			kit := newKit(t, Config{Logger: logger})
+			for range 3 {
+				serveAuto(t, kit, "GET", "amy@example.com", tt.handler)
+			}
+			if !tt.warns {
+				assert.NotContains(t, logs.String(), "compressed")
+				return
+			}
+			assert.Equal(t, 1, strings.Count(logs.String(), `"level":"WARN","msg":"prefinery: AutoInsert met an HTML page that was already compressed`), "logged once: %s", logs)
+			assert.Contains(t, logs.String(), "put the compressing middleware outside the kit")
+		})
+	}
+}

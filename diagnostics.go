@@ -23,6 +23,7 @@ const (
 	writerBypassed                        // the identity was read, the response written elsewhere
 	loaderNotFound                        // the loader on the app's own origin answered 404
 	endpointRefused                       // the identity endpoint refused a read from another origin
+	encodedPage                           // AutoInsert met an HTML page already compressed inside the kit
 	diagnosticCount
 )
 
@@ -59,6 +60,9 @@ var diagnosticMessages = [diagnosticCount]struct {
 	loaderNotFound: {slog.LevelError,
 		"the widget loader Config.WidgetURL names on the app's own origin answered 404, so no page loads the widget",
 		`serve it at that path: mount the stand-in so it gets every path under standin.Path (net/http: mux.Handle(standin.Path, widget); chi: r.Handle(standin.Path+"*", widget); gin: r.Any(standin.Path+"*any", gin.WrapH(widget)))`},
+	encodedPage: {slog.LevelWarn,
+		"AutoInsert met an HTML page that was already compressed (Content-Encoding) when it reached the kit, so it inserted nothing: a compressing middleware runs inside kit.Middleware",
+		"put the compressing middleware outside the kit, so it compresses what the kit sends: net/http and chi: compress(kit.Middleware(mux)); Echo: e.Use(middleware.Gzip()) before e.Use(echo.WrapMiddleware(kit.Middleware)); gin: the gzip handler before prefinerygin.Wrap(kit.Middleware)"},
 	endpointRefused: {slog.LevelWarn,
 		"the identity endpoint refused a read from another origin, or a subresource or no-cors load (403); a page of the app's own origin is always answered",
 		"if the origin is your single-page app and it sends a bearer token, add it to Config.SPAOrigins; a cookie-authenticated read from another site stays refused (a hostile page could make it with the user's cookies)"},
