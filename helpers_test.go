@@ -19,6 +19,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// The package's tests see New as any other binary does: no test secret or
+// stand-in without the environment (TestTestBinaryDefaults covers them).
+func init() { inTestBinary = func() bool { return false } }
+
 // testSecretText is a throwaway secret for tests; never a real project's.
 const testSecretText = "test-secret-0123456789-abcdefghij"
 

@@ -2,9 +2,9 @@ package prefinery
 
 import (
 	"sync/atomic"
+	"testing"
 
 	"github.com/prefinerykit/prefinery/internal/csp"
-	"github.com/prefinerykit/prefinery/internal/testkit"
 )
 
 // Kit is a configured kit for one Prefinery project: the middleware, the
@@ -31,17 +31,15 @@ type Kit struct {
 // New validates cfg and returns a ready Kit. Every problem is reported here,
 // as an error wrapping [ErrInvalidConfig] that names the field.
 //
-// In a test binary that imports package prefinerytest (the app's tests that
-// check the integration), a Config that names no secret while
-// PREFINERY_IDENTITY_SECRET is unset gets prefinerytest's public test
-// secret, and one that names no loader (neither ProjectKey, WidgetURL nor
-// EndpointOnly) while PREFINERY_PROJECT_KEY is unset gets the offline
-// stand-in's (standin.WidgetURL): code that builds the app's Kit runs in
-// those tests as it is. A variable that is set, even to "", is read as
-// always; every other binary, the app's own included, reads the environment
-// alone and fails without a secret.
+// In a test binary (built by go test), a Config that names no secret while
+// PREFINERY_IDENTITY_SECRET is unset gets the public test secret of package
+// prefinerytest, and one that names no loader (neither ProjectKey, WidgetURL
+// nor EndpointOnly) while PREFINERY_PROJECT_KEY is unset gets the offline
+// stand-in's (standin.WidgetURL): code that builds the app's Kit runs in the
+// app's tests as it is. A variable that is set, even to "", is read as
+// always; any other binary reads the environment alone.
 func New(cfg Config) (*Kit, error) {
-	cfg, err := cfg.normalized(testkit.Active())
+	cfg, err := cfg.normalized(inTestBinary())
 	if err != nil {
 		return nil, err
 	}
@@ -57,6 +55,11 @@ func New(cfg Config) (*Kit, error) {
 	k.secret.Store(&secret)
 	return k, nil
 }
+
+// inTestBinary reports whether the program was built by go test; the
+// package's own tests switch it off, so that they see what any other binary
+// sees.
+var inTestBinary = testing.Testing
 
 // MustNew is [New] for code that has no error to return, such as a routes
 // function or a service container's constructor, that runs in main and in

@@ -5,10 +5,9 @@
 // of [SignedInAs] shows such a test, with its Kit from [New], as code the
 // compiler checks; code without a testing.TB (TestMain, a fixture built
 // once) takes its Kit from [NewKit], as its example shows. An app that builds
-// its Kit itself needs neither in its tests: in a test binary that imports
-// this package, prefinery.New uses this package's secret and the stand-in
-// when the environment names none (importing it is the switch; no other
-// binary, the app's own included, ever gets them). Tests that render no signed-in page ask [SignedInAfter] whom the
+// its Kit itself needs neither in its tests: in a test binary, prefinery.New
+// uses this package's secret and the stand-in when the environment names
+// none. Tests that render no signed-in page ask [SignedInAfter] whom the
 // app's auth middleware signs in.
 //
 // Besides the standard library and the kit it needs only golang.org/x/net's
@@ -28,21 +27,10 @@ import (
 	"testing"
 
 	"github.com/prefinerykit/prefinery"
-	"github.com/prefinerykit/prefinery/internal/testkit"
 	"github.com/prefinerykit/prefinery/standin"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 )
-
-// A test binary that imports this package builds its Kits with the test
-// defaults when the environment names no secret or loader (see
-// prefinery.New). testing.Testing keeps them out of any other binary that
-// imports it by mistake.
-func init() {
-	if testing.Testing() {
-		testkit.Activate()
-	}
-}
 
 // SecretText is the test secret: public, never a project's.
 const SecretText = "prefinerytest-secret-never-a-real-one"

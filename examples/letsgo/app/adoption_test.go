@@ -75,7 +75,7 @@ func TestAdoptedApp(t *testing.T) {
 // TestTheBooksTestHelpers: the book's tests build their own application
 // (newTestApplication) and serve app.routes(), without main. The kit is built
 // in routes(), so those tests need no fixture line and no environment (in a
-// test binary that imports prefinerytest the kit signs with its secret); a test that signs
+// test binary the kit signs with prefinerytest's secret); a test that signs
 // in checks the page in one line.
 func TestTheBooksTestHelpers(t *testing.T) {
 	for _, name := range []string{"PREFINERY_IDENTITY_SECRET", "PREFINERY_PROJECT_KEY"} {
