@@ -140,7 +140,11 @@ func TestWebhookHandlerAcknowledges(t *testing.T) {
 		{"accepted", func(context.Context, Delivery) error { return nil }, http.StatusOK},
 		{"database hiccup: retried", func(context.Context, Delivery) error { return errors.New("db down") }, http.StatusTooManyRequests},
 		{"panic: retried", func(context.Context, Delivery) error { panic("boom") }, http.StatusTooManyRequests},
-		{"too slow: retried", func(ctx context.Context, _ Delivery) error { <-ctx.Done(); return nil }, http.StatusTooManyRequests},
+		// A Handle cut off by its context returns the context's error, as I/O
+		// does. (One that returned nil there would have succeeded, and a 200
+		// is then as right as a 429: the two timers race.)
+		{"too slow: retried", func(ctx context.Context, _ Delivery) error { <-ctx.Done(); return ctx.Err() }, http.StatusTooManyRequests},
+		{"too slow, ignoring its context: retried", func(context.Context, Delivery) error { time.Sleep(200 * time.Millisecond); return nil }, http.StatusTooManyRequests},
 		{"explicit unsubscribe", func(context.Context, Delivery) error { return fmt.Errorf("gone: %w", ErrUnsubscribe) }, http.StatusGone},
 	}
 	for _, tt := range tests {
