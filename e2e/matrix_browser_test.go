@@ -111,7 +111,8 @@ func runFlows[J any](browser context.Context, n int, jobs []J, run func(tb *tab,
 
 // runInTab runs one flow in *tb (opened first if nil) under the flow's
 // deadline, then readies the tab for the next flow, or closes it when the
-// flow or the reset failed.
+// flow or the reset failed (the next flow then opens a new one: a reset
+// that failed is the tab's problem, not the flow's).
 func runInTab(browser context.Context, tb **tab, run func(tb *tab) error) error {
 	if *tb == nil {
 		t, err := openTab(browser)
@@ -127,10 +128,15 @@ func runInTab(browser context.Context, tb **tab, run func(tb *tab) error) error 
 	cancel()
 	t.ctx = t.root
 	if err == nil {
-		err = t.reset()
+		if rerr := t.reset(); rerr != nil {
+			if debugMatrix {
+				fmt.Printf("closing a tab: %v\n", rerr)
+			}
+			err, t = nil, nil
+		}
 	}
-	if err != nil {
-		t.stop()
+	if err != nil || t == nil {
+		(*tb).stop()
 		*tb = nil
 	}
 	return err
@@ -165,6 +171,17 @@ func (tb *tab) reset() error {
 	}
 	if _, err := chromedp.Call(ctx, page.ResetNavigationHistory, cdp.Empty{}); err != nil {
 		return fmt.Errorf("reset the tab: history: %w", err)
+	}
+	urls := make([]string, 0, len(origins))
+	for origin := range origins {
+		urls = append(urls, origin+"/")
+	}
+	left, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: urls})
+	if err != nil {
+		return fmt.Errorf("reset the tab: cookies: %w", err)
+	}
+	if len(left.Cookies) > 0 {
+		return fmt.Errorf("reset the tab: %d cookies left", len(left.Cookies))
 	}
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
