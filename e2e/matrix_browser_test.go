@@ -487,18 +487,5 @@ func chromedpSetValue(id, v string) chromedp.Action[chromedp.Void] {
 // turboJS is Turbo 8 (dist/turbo.es2017-umd.js of the npm package
 // @hotwired/turbo), which .ci/run fetches from the npm registry into TURBO_JS.
 func turboJS(t *testing.T) []byte {
-	t.Helper()
-	path := os.Getenv("TURBO_JS")
-	if path == "" {
-		const msg = "TURBO_JS is not set: npm pack @hotwired/turbo@8, and point TURBO_JS at package/dist/turbo.es2017-umd.js (.ci/run does)"
-		if os.Getenv("PREFINERY_REQUIRE_BROWSER") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return npmFile(t, "TURBO_JS", "npm pack @hotwired/turbo@8, and point TURBO_JS at package/dist/turbo.es2017-umd.js")
 }

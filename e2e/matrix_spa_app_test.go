@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/internal/testlog"
 	"github.com/prefinerykit/prefinery/prefinerygin"
 )
 
@@ -60,29 +60,11 @@ type spaRequest struct {
 type spaApp struct {
 	kit  *prefinery.Kit
 	srv  *httptest.Server
-	logs *lockedBuffer
+	logs *testlog.Buffer // the kit's log (slog writes from the server's goroutines)
 
 	mu       sync.Mutex
 	requests []spaRequest
 	sessions map[string]string // cookie value → email (authCookie)
-}
-
-// lockedBuffer is the kit's log (slog writes from the server's goroutines).
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func (a *spaApp) user(auth spaAuth) func(*http.Request) (string, bool) {
@@ -116,7 +98,7 @@ func newSPAApp(col column, auth spaAuth, spaOrigins []string) (*spaApp, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &spaApp{logs: &lockedBuffer{}, sessions: map[string]string{}}
+	a := &spaApp{logs: &testlog.Buffer{}, sessions: map[string]string{}}
 	a.kit, err = prefinery.New(prefinery.Config{Secret: secret, User: a.user(auth), EndpointOnly: true, SPAOrigins: spaOrigins,
 		Logger: slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {

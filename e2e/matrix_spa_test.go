@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -105,26 +104,7 @@ func TestPromiseMatrixSPA(t *testing.T) {
 		s.cookieSeen, s.cookieLog = cookies[col].seen(), cookies[col].logs.String()
 	}
 
-	results := map[string]string{}
-	var resultsMu sync.Mutex
-	for _, row := range spaPromises {
-		t.Run(row.name, func(t *testing.T) {
-			for _, m := range spaModes {
-				t.Run(string(m), func(t *testing.T) {
-					for _, r := range matrixRouters {
-						col := column{m, r}
-						t.Run(string(r), func(t *testing.T) {
-							judgeCell(t, row, col, observed[col], false, "", func(status string) {
-								resultsMu.Lock()
-								results[row.name+"/"+col.String()] = status
-								resultsMu.Unlock()
-							})
-						})
-					}
-				})
-			}
-		})
-	}
+	results := judgeMatrix(t, spaPromises, spaModes, observed, func(column) string { return "" })
 	t.Log(summary(results, spaPromises, spaModes, flowsTook, time.Since(start), len(jobs), tabs))
 }
 

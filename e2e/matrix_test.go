@@ -101,26 +101,12 @@ func TestPromiseMatrix(t *testing.T) {
 	flowsTook := time.Since(start)
 
 	// Judge every cell.
-	results := map[string]string{} // promise/column → PASS, FAIL, GAP, SKIP
-	var resultsMu sync.Mutex
-	for _, row := range promises {
-		t.Run(row.name, func(t *testing.T) {
-			for _, m := range matrixModes {
-				t.Run(string(m), func(t *testing.T) {
-					for _, r := range matrixRouters {
-						col := column{m, r}
-						t.Run(string(r), func(t *testing.T) {
-							judgeCell(t, row, col, observed[col], apps[col] == nil, redisMissing, func(status string) {
-								resultsMu.Lock()
-								results[row.name+"/"+col.String()] = status
-								resultsMu.Unlock()
-							})
-						})
-					}
-				})
-			}
-		})
-	}
+	results := judgeMatrix(t, promises, matrixModes, observed, func(col column) string {
+		if apps[col] == nil {
+			return redisMissing
+		}
+		return ""
+	})
 	t.Log(summary(results, promises, matrixModes, flowsTook, time.Since(start), len(jobs), tabs))
 	var took []string
 	for _, f := range flows {
@@ -166,14 +152,41 @@ func gapFor(promise string, col column) string {
 	return ""
 }
 
+// judgeMatrix runs a sub-test per cell, TestX/<promise>/<mode>/<router>,
+// judging each column's observations; missing says why a column has no app
+// ("" when it has one). It returns each cell's mark for the summary.
+func judgeMatrix(t *testing.T, rows []promise, modes []mode, observed map[column]*observations, missing func(column) string) map[string]string {
+	results := map[string]string{} // promise/column → PASS, FAIL, GAP, SKIP
+	var resultsMu sync.Mutex
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			for _, m := range modes {
+				t.Run(string(m), func(t *testing.T) {
+					for _, r := range matrixRouters {
+						col := column{m, r}
+						t.Run(string(r), func(t *testing.T) {
+							judgeCell(t, row, col, observed[col], missing(col), func(status string) {
+								resultsMu.Lock()
+								results[row.name+"/"+col.String()] = status
+								resultsMu.Unlock()
+							})
+						})
+					}
+				})
+			}
+		})
+	}
+	return results
+}
+
 // judgeCell applies a row's check to a column's observations and reports
 // it; record gets the cell's mark for the summary (before a skip, which ends
 // the sub-test).
-func judgeCell(t *testing.T, row promise, col column, o *observations, noApp bool, redisMissing string, record func(string)) {
+func judgeCell(t *testing.T, row promise, col column, o *observations, missing string, record func(string)) {
 	t.Helper()
-	if noApp {
+	if missing != "" {
 		record("SKIP")
-		t.Skip(redisMissing)
+		t.Skip(missing)
 	}
 	o.mu.Lock()
 	err, ran := o.errs[row.flow]

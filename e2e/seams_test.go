@@ -139,10 +139,17 @@ window.stolen = Array.from(document.scripts).map(s => s.textContent).join(" ");
 // htmxJS is htmx 2 (dist/htmx.min.js of the npm package htmx.org), which
 // .ci/run fetches from the npm registry into HTMX_JS.
 func htmxJS(t *testing.T) []byte {
+	return npmFile(t, "HTMX_JS", "npm pack htmx.org@2, and point HTMX_JS at package/dist/htmx.min.js")
+}
+
+// npmFile reads the file the environment variable env names, a package
+// .ci/run fetches from the npm registry; without it the test skips (fails
+// under PREFINERY_REQUIRE_BROWSER) and says how to get it.
+func npmFile(t *testing.T, env, how string) []byte {
 	t.Helper()
-	path := os.Getenv("HTMX_JS")
+	path := os.Getenv(env)
 	if path == "" {
-		const msg = "HTMX_JS is not set: npm pack htmx.org@2, and point HTMX_JS at package/dist/htmx.min.js (.ci/run does)"
+		msg := env + " is not set: " + how + " (.ci/run does)"
 		if os.Getenv("PREFINERY_REQUIRE_BROWSER") != "" {
 			t.Fatal(msg)
 		}

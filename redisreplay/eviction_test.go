@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gomodule/redigo/redis"
+	"github.com/prefinerykit/prefinery/internal/testlog"
 	"github.com/prefinerykit/prefinery/webhook"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -36,9 +37,9 @@ func TestEvictionPolicyWarning(t *testing.T) {
 			r := startRedis(t, tt.args...)
 			pool := r.pool()
 			defer pool.Close()
-			var logs logBuffer
+			var logs testlog.Buffer
 			s := New(pool)
-			s.logger = logs.logger()
+			s.logger = textLogger(&logs)
 			for i := range 3 {
 				st, err := s.Begin(context.Background(), fmt.Sprint("delivery-", i), time.Minute)
 				require.NoError(t, err)
@@ -62,8 +63,8 @@ func TestEvictionPolicyUnreachable(t *testing.T) {
 	s := New(&redis.Pool{Dial: func() (redis.Conn, error) {
 		return nil, &net.OpError{Op: "dial", Err: errors.New("connection refused")}
 	}})
-	var logs logBuffer
-	s.logger = logs.logger()
+	var logs testlog.Buffer
+	s.logger = textLogger(&logs)
 	_, err := s.Begin(context.Background(), "k", time.Minute)
 	require.Error(t, err)
 	assert.Empty(t, logs.String(), "nothing known, nothing said")

@@ -1,7 +1,6 @@
 package redisreplay
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -19,30 +17,15 @@ import (
 
 	"github.com/gomodule/redigo/redis"
 	"github.com/prefinerykit/prefinery"
+	"github.com/prefinerykit/prefinery/internal/testlog"
 	"github.com/prefinerykit/prefinery/webhook"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// logBuffer collects a logger's output from any goroutine.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(b, nil)) }
+// textLogger is a text slog logger writing into logs (the module's shared
+// goroutine-safe buffer): the tests read its level=WARN lines.
+func textLogger(logs *testlog.Buffer) *slog.Logger { return slog.New(slog.NewTextHandler(logs, nil)) }
 
 // post sends body with a given signature header, as a retry or a duplicate
 // carries it, and returns the status.
@@ -89,14 +72,14 @@ func TestRestartWhileHandleRuns(t *testing.T) {
 				pool.TestOnBorrow = pingOnBorrow
 			}
 			defer pool.Close()
-			var logs logBuffer
+			var logs testlog.Buffer
 			var processed atomic.Int64
 			restartErr := make(chan error, 1)
 			secret := mustSecret(t, newText)
 			h, err := webhook.NewHandler(webhook.Config{
 				Secrets: []prefinery.Secret{secret},
 				Replays: shortLease{New(pool)},
-				Logger:  logs.logger(),
+				Logger:  textLogger(&logs),
 				Handle: func(context.Context, webhook.Delivery) error {
 					processed.Add(1)
 					if tt.restart {
