@@ -128,17 +128,16 @@ func runInTab(browser context.Context, tb **tab, run func(tb *tab) error) error 
 	cancel()
 	t.ctx = t.root
 	if err == nil {
-		if rerr := t.reset(); rerr != nil {
-			if debugMatrix {
-				fmt.Printf("closing a tab: %v\n", rerr)
-			}
-			err, t = nil, nil
+		rerr := t.reset()
+		if rerr == nil {
+			return nil
+		}
+		if debugMatrix {
+			fmt.Printf("closing a tab: %v\n", rerr)
 		}
 	}
-	if err != nil || t == nil {
-		(*tb).stop()
-		*tb = nil
-	}
+	t.stop()
+	*tb = nil
 	return err
 }
 
